@@ -1,0 +1,9 @@
+//! The GPT Image Panel engine: a supervisor with one actor per concern, and the SQLite store that is the
+//! source of truth. No HTTP types live here.
+#![forbid(unsafe_code)]
+
+pub mod broadcaster;
+pub mod store;
+pub mod supervisor;
+
+pub use supervisor::{Engine, EngineError};

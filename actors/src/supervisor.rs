@@ -1,0 +1,219 @@
+//! The supervisor spawns and links every actor and restarts a child that fails or stops unexpectedly.
+//! `Engine` is the handle the HTTP layer holds: typed helpers instead of raw messages, always aimed at
+//! the current incarnation of each child.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use tokio::sync::broadcast;
+
+use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("engine could not start: {0}")]
+    Start(String),
+    #[error("engine is not answering: {0}")]
+    Unavailable(String),
+}
+
+/// Replies from actors are expected quickly; anything slower means the engine is stuck.
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The current `ActorRef` of a child, swapped in place when the supervisor restarts it.
+pub struct ChildSlot<M: Send + 'static>(RwLock<ActorRef<M>>);
+
+impl<M: Send + 'static> ChildSlot<M> {
+    fn new(actor: ActorRef<M>) -> Arc<Self> {
+        Arc::new(ChildSlot(RwLock::new(actor)))
+    }
+    fn get(&self) -> ActorRef<M> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn replace(&self, actor: ActorRef<M>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = actor;
+    }
+}
+
+pub enum SupervisorMsg {
+    RestartCount(RpcReplyPort<u64>),
+}
+
+pub struct SupervisorState {
+    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    restarts: u64,
+}
+
+pub struct Supervisor;
+
+impl Supervisor {
+    async fn spawn_broadcaster(myself: &ActorRef<SupervisorMsg>) -> Result<ActorRef<BroadcasterMsg>, ActorProcessingErr> {
+        let (actor, _) = Actor::spawn_linked(None, Broadcaster, (), myself.get_cell()).await?;
+        Ok(actor)
+    }
+}
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type State = SupervisorState;
+    type Arguments = RpcReplyPort<Arc<ChildSlot<BroadcasterMsg>>>;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        ready: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let broadcaster = ChildSlot::new(Self::spawn_broadcaster(&myself).await?);
+        let _ = ready.send(broadcaster.clone());
+        Ok(SupervisorState { broadcaster, restarts: 0 })
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SupervisorMsg::RestartCount(reply) => {
+                let _ = reply.send(state.restarts);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let cell: ActorCell = match event {
+            SupervisionEvent::ActorFailed(cell, err) => {
+                tracing::error!(actor = %cell.get_id(), error = %err, "actor failed; restarting it");
+                cell
+            }
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                tracing::warn!(actor = %cell.get_id(), reason = ?reason, "actor stopped; restarting it");
+                cell
+            }
+            _ => return Ok(()),
+        };
+        if cell.get_id() == state.broadcaster.get().get_id() {
+            state.broadcaster.replace(Self::spawn_broadcaster(&myself).await?);
+            state.restarts += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The handle the API holds. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    supervisor: ActorRef<SupervisorMsg>,
+    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+}
+
+impl Engine {
+    pub async fn start() -> Result<Engine, EngineError> {
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (supervisor, _) =
+            Actor::spawn(None, Supervisor, ready_tx.into()).await.map_err(|e| EngineError::Start(e.to_string()))?;
+        let broadcaster = ready_rx.await.map_err(|e| EngineError::Start(e.to_string()))?;
+        Ok(Engine { supervisor, broadcaster })
+    }
+
+    /// Stops every actor; children stop with their supervisor.
+    pub async fn shutdown(&self) {
+        let _ = self.supervisor.stop_and_wait(None, Some(CALL_TIMEOUT)).await;
+    }
+
+    pub fn publish(&self, topic: impl Into<String>, event: LiveEvent) {
+        let _ = self.broadcaster.get().cast(BroadcasterMsg::Publish { topic: topic.into(), event });
+    }
+
+    pub async fn subscribe(&self, topic: impl Into<String>) -> Result<broadcast::Receiver<LiveEvent>, EngineError> {
+        let topic = topic.into();
+        self.call_broadcaster(|reply| BroadcasterMsg::Subscribe { topic, reply }).await
+    }
+
+    pub async fn subscriber_count(&self, topic: impl Into<String>) -> Result<usize, EngineError> {
+        let topic = topic.into();
+        self.call_broadcaster(|reply| BroadcasterMsg::SubscriberCount { topic, reply }).await
+    }
+
+    /// How many children the supervisor has restarted since start.
+    pub async fn restart_count(&self) -> Result<u64, EngineError> {
+        ractor::call_t!(self.supervisor, SupervisorMsg::RestartCount, CALL_TIMEOUT.as_millis() as u64)
+            .map_err(|e| EngineError::Unavailable(e.to_string()))
+    }
+
+    /// The broadcaster's actor cell, for diagnostics and supervision tests.
+    pub fn broadcaster_cell(&self) -> ActorCell {
+        self.broadcaster.get().get_cell()
+    }
+
+    async fn call_broadcaster<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<T>) -> BroadcasterMsg,
+    ) -> Result<T, EngineError> {
+        let actor = self.broadcaster.get();
+        actor
+            .call(build, Some(CALL_TIMEOUT))
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?
+            .success_or(EngineError::Unavailable("broadcaster did not reply".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn wait_for_restarts(engine: &Engine, expected: u64) {
+        for _ in 0..200 {
+            if engine.restart_count().await.unwrap() >= expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("supervisor did not restart the broadcaster");
+    }
+
+    async fn assert_delivers(engine: &Engine, topic: &str) {
+        let mut rx = engine.subscribe(topic).await.unwrap();
+        let event = LiveEvent { name: "status".into(), data: serde_json::json!({"n": 1}) };
+        engine.publish(topic, event.clone());
+        let got = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap().unwrap();
+        assert_eq!(got, event);
+    }
+
+    #[tokio::test]
+    async fn a_failed_broadcaster_is_restarted_and_serves_again() {
+        let engine = Engine::start().await.unwrap();
+        assert_delivers(&engine, "job:a").await;
+        let before = engine.broadcaster_cell().get_id();
+
+        engine.broadcaster.get().cast(BroadcasterMsg::Crash).unwrap();
+        wait_for_restarts(&engine, 1).await;
+        assert_ne!(engine.broadcaster_cell().get_id(), before);
+        assert_delivers(&engine, "job:a").await;
+
+        engine.broadcaster_cell().kill();
+        wait_for_restarts(&engine, 2).await;
+        assert_delivers(&engine, "jobs").await;
+        engine.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn subscribers_of_a_crashed_broadcaster_see_the_channel_close() {
+        let engine = Engine::start().await.unwrap();
+        let mut rx = engine.subscribe("jobs").await.unwrap();
+        assert_eq!(engine.subscriber_count("jobs").await.unwrap(), 1);
+        engine.broadcaster.get().cast(BroadcasterMsg::Crash).unwrap();
+        let closed = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap();
+        assert!(matches!(closed, Err(broadcast::error::RecvError::Closed)));
+        engine.shutdown().await;
+    }
+}

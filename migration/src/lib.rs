@@ -1,0 +1,14 @@
+//! The panel's database schema. Migrations run at start (`Migrator::up`); never edit a shipped one,
+//! add a new file instead.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_initial_schema;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_initial_schema::Migration)]
+    }
+}

@@ -1,0 +1,237 @@
+//! The typed view of the settings the running server uses. Built from `RawSettings`; every value is
+//! parsed once here so request handling never re-checks it.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use super::{RawSettings, SettingError, TABLE, check_value, parse_bool, split_list};
+use crate::web::host::{Origin, normalize_host};
+
+/// The Host allowlist built from `ALLOWED_HOSTS` and `PUBLIC_ORIGIN`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostRule {
+    AllowAll,
+    /// Normalized `host[:port]` values; an empty set refuses every host.
+    Only(HashSet<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PublicOrigin {
+    Unset,
+    Valid(Origin),
+    /// Set but unusable: every request is refused until it is fixed.
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub listen_backlog: u32,
+    pub runtime_threads: usize,
+    pub immutable_asset_max_age: u64,
+    pub log_level: String,
+    pub data_dir: PathBuf,
+    pub database_file: PathBuf,
+    pub images_dir: PathBuf,
+    pub thumbnails_dir: PathBuf,
+
+    pub access_key: Option<String>,
+    pub allow_unauthenticated: bool,
+    pub cookie_name: String,
+    pub cookie_secure: bool,
+    pub access_max_failures: u32,
+    pub access_lockout: Duration,
+
+    pub ip_allowlist: Vec<IpNet>,
+    pub trust_proxy_headers: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub public_origin: PublicOrigin,
+    pub allowed_hosts: HostRule,
+    pub csrf_enabled: bool,
+
+    pub max_json_body_bytes: u64,
+    pub max_file_size_bytes: u64,
+    pub import_archive_max_bytes: u64,
+
+    pub app_version_override: Option<String>,
+    pub github_repo: String,
+    pub version_check_enabled: bool,
+    pub version_check_timeout: Duration,
+    pub version_check_branch: String,
+    pub version_check_cache: Duration,
+    pub enable_metrics: bool,
+    pub upstream_allow_private_network: bool,
+}
+
+const MIB: u64 = 1024 * 1024;
+
+impl Config {
+    /// Validates every value of the table, then builds the typed config. The first bad value wins.
+    pub fn from_raw(raw: &RawSettings) -> Result<Config, SettingError> {
+        for def in TABLE {
+            check_value(def, raw.get(def.name))?;
+        }
+        let r = Reader(raw);
+        let data_dir = r.path("DATA_DIR");
+        let database_file = match raw.get("DATABASE_FILE").trim() {
+            "" => data_dir.join("app.sqlite3"),
+            file => PathBuf::from(file),
+        };
+        let images_dir = r.path("IMAGES_DIR");
+        let thumbnails_dir = match raw.get("THUMBNAILS_DIR").trim() {
+            "" => images_dir.join("thumbs"),
+            dir => PathBuf::from(dir),
+        };
+
+        let trust_proxy_headers = r.bool("TRUST_PROXY_HEADERS");
+        let trusted_proxies = parse_networks(raw.get("TRUSTED_PROXY_IPS"));
+        if trust_proxy_headers && trusted_proxies.is_empty() {
+            return Err(SettingError::new(
+                "TRUSTED_PROXY_IPS",
+                "must list at least one proxy IP or CIDR when TRUST_PROXY_HEADERS=true",
+            ));
+        }
+        let github_repo = raw.get("GITHUB_REPO").trim().to_string();
+        if !github_repo.is_empty() && !is_github_repo(&github_repo) {
+            return Err(SettingError::new("GITHUB_REPO", "must look like owner/repo (letters, digits, _ . -)"));
+        }
+        let cookie_name = r.text("ACCESS_KEY_COOKIE_NAME");
+        if cookie_name.is_empty() || !cookie_name.bytes().all(is_cookie_name_byte) {
+            return Err(SettingError::new("ACCESS_KEY_COOKIE_NAME", "must be a non-empty cookie token"));
+        }
+        let public_origin = match raw.get("PUBLIC_ORIGIN").trim() {
+            "" => PublicOrigin::Unset,
+            text => Origin::parse(text).map_or(PublicOrigin::Invalid, PublicOrigin::Valid),
+        };
+        let allowed_hosts = host_rule(raw.get("ALLOWED_HOSTS"), &public_origin);
+
+        Ok(Config {
+            host: r.text("HOST"),
+            port: r.int("PORT") as u16,
+            listen_backlog: r.int("GRANIAN_BACKLOG") as u32,
+            runtime_threads: r.int("GRANIAN_RUNTIME_THREADS") as usize,
+            immutable_asset_max_age: r.int("GRANIAN_STATIC_PATH_EXPIRES") as u64,
+            log_level: r.text("LOG_LEVEL"),
+            data_dir,
+            database_file,
+            images_dir,
+            thumbnails_dir,
+            access_key: Some(r.text("ACCESS_KEY")).filter(|key| !key.is_empty()),
+            allow_unauthenticated: r.bool("ALLOW_UNAUTHENTICATED"),
+            cookie_name,
+            cookie_secure: r.bool("ACCESS_COOKIE_SECURE"),
+            access_max_failures: r.int("ACCESS_MAX_FAILURES").min(u32::MAX as i64) as u32,
+            access_lockout: Duration::from_secs(r.int("ACCESS_LOCKOUT_SECONDS") as u64),
+            ip_allowlist: parse_networks(raw.get("IP_ALLOWLIST")),
+            trust_proxy_headers,
+            trusted_proxies,
+            public_origin,
+            allowed_hosts,
+            csrf_enabled: r.bool("CSRF_ORIGIN_CHECK_ENABLED"),
+            max_json_body_bytes: (r.int("MAX_JSON_BODY_MB") as u64).saturating_mul(MIB),
+            max_file_size_bytes: (r.int("MAX_FILE_SIZE_MB") as u64).saturating_mul(MIB),
+            import_archive_max_bytes: (r.int("IMPORT_ARCHIVE_MAX_MB") as u64).saturating_mul(MIB),
+            app_version_override: Some(r.text("APP_VERSION")).filter(|v| !v.is_empty()),
+            github_repo,
+            version_check_enabled: r.bool("ENABLE_VERSION_CHECK"),
+            version_check_timeout: Duration::from_secs_f64(r.float("VERSION_CHECK_TIMEOUT_SECONDS")),
+            version_check_branch: r.text("VERSION_CHECK_BRANCH"),
+            version_check_cache: Duration::from_secs(r.int("VERSION_CHECK_CACHE_SECONDS") as u64),
+            enable_metrics: r.bool("ENABLE_METRICS"),
+            upstream_allow_private_network: r.bool("UPSTREAM_ALLOW_PRIVATE_NETWORK"),
+        })
+    }
+
+    /// The access gate is on unless explicitly opened with `ALLOW_UNAUTHENTICATED` and no key.
+    pub fn gate_active(&self) -> bool {
+        self.access_key.is_some()
+    }
+
+    pub fn listen_address(&self) -> String {
+        match self.host.parse::<IpAddr>() {
+            Ok(IpAddr::V6(ip)) => format!("[{ip}]:{}", self.port),
+            _ => format!("{}:{}", self.host, self.port),
+        }
+    }
+}
+
+/// Typed reads of values that `check_value` already accepted; an empty value falls back to the default.
+struct Reader<'a>(&'a RawSettings);
+
+impl Reader<'_> {
+    fn value(&self, name: &str) -> String {
+        let value = self.0.get(name).trim();
+        if value.is_empty() {
+            super::find(name).map(|def| def.default.to_string()).unwrap_or_default()
+        } else {
+            value.to_string()
+        }
+    }
+    fn text(&self, name: &str) -> String {
+        self.value(name)
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        PathBuf::from(self.value(name))
+    }
+    fn bool(&self, name: &str) -> bool {
+        parse_bool(&self.value(name)).unwrap_or(false)
+    }
+    fn int(&self, name: &str) -> i64 {
+        self.value(name).parse().unwrap_or(0)
+    }
+    fn float(&self, name: &str) -> f64 {
+        self.value(name).parse().unwrap_or(0.0)
+    }
+}
+
+/// IPs and CIDRs separated by `,` or `;`; unparseable entries are skipped, host bits are allowed.
+pub fn parse_networks(value: &str) -> Vec<IpNet> {
+    split_list(value, true)
+        .iter()
+        .filter_map(|entry| {
+            if entry.contains('/') {
+                entry.parse::<IpNet>().ok().map(|net| net.trunc())
+            } else {
+                entry.parse::<IpAddr>().ok().map(IpNet::from)
+            }
+        })
+        .collect()
+}
+
+fn host_rule(allowed_hosts: &str, public_origin: &PublicOrigin) -> HostRule {
+    let entries = split_list(allowed_hosts, false);
+    let mut set = HashSet::new();
+    for entry in &entries {
+        if entry.contains("://") {
+            if let Some(origin) = Origin::parse(entry) {
+                set.extend(origin.host_values());
+            }
+        } else if let Some(host) = normalize_host(entry) {
+            set.insert(host);
+        }
+    }
+    if let PublicOrigin::Valid(origin) = public_origin {
+        set.extend(origin.host_values());
+    }
+    if set.is_empty() && entries.is_empty() {
+        HostRule::AllowAll
+    } else {
+        HostRule::Only(set)
+    }
+}
+
+fn is_github_repo(value: &str) -> bool {
+    let part_ok = |part: &str| {
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    matches!(value.split_once('/'), Some((owner, repo)) if part_ok(owner) && part_ok(repo))
+}
+
+fn is_cookie_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
