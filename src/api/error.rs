@@ -154,3 +154,41 @@ impl ApiResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Renders framework errors (unknown route, wrong method, unparsable parameters) and handler errors
+/// alike. Unexpected errors are logged with the correlation id and described to nobody.
+pub fn from_poem_error(err: poem::Error, correlation_id: &str) -> ApiError {
+    use poem::error::{MethodNotAllowedError, NotFoundError};
+    use poem_openapi::error::{ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError, ParseRequestPayloadError};
+
+    if let Some(api) = err.downcast_ref::<ApiError>() {
+        return api.clone();
+    }
+    if err.is::<NotFoundError>() {
+        return ApiError::not_found();
+    }
+    if err.is::<MethodNotAllowedError>() {
+        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    if let Some(param) = err.downcast_ref::<ParseParamError>() {
+        return ApiError::validation(format!("{} - {}", param.name, param.reason));
+    }
+    if let Some(path) = err.downcast_ref::<ParsePathError>() {
+        return ApiError::validation(format!("{} - {}", path.name, path.reason));
+    }
+    if let Some(payload) = err.downcast_ref::<ParseRequestPayloadError>() {
+        return ApiError::validation(payload.reason.clone());
+    }
+    if let Some(multipart) = err.downcast_ref::<ParseMultipartError>() {
+        return ApiError::validation(multipart.reason.clone());
+    }
+    if err.is::<ContentTypeError>() {
+        return ApiError::validation(err.to_string());
+    }
+    let status = err.status();
+    if status.is_server_error() {
+        tracing::error!(%correlation_id, error = %err, "unhandled error");
+        return ApiError::internal();
+    }
+    ApiError::new(status, err.to_string())
+}

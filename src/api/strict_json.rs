@@ -46,7 +46,7 @@ where
         // A body cut short by the size limit surfaces here as a read error; the security layer
         // turns it into 413 because it saw the limit trip.
         let bytes = body.take()?.into_bytes().await.map_err(|_| ApiError::too_large())?;
-        let value = parse(&bytes).map_err(ApiError::validation)?;
+        let value: T = parse(&bytes).map_err(ApiError::validation)?;
         let problems = value.validate();
         if problems.is_empty() {
             Ok(StrictJson(value))

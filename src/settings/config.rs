@@ -64,6 +64,8 @@ pub struct Config {
     pub version_check_timeout: Duration,
     pub version_check_branch: String,
     pub version_check_cache: Duration,
+    pub version_check_api_base: String,
+    pub version_check_raw_base: String,
     pub enable_metrics: bool,
     pub upstream_allow_private_network: bool,
 }
@@ -142,6 +144,8 @@ impl Config {
             version_check_timeout: Duration::from_secs_f64(r.float("VERSION_CHECK_TIMEOUT_SECONDS")),
             version_check_branch: r.text("VERSION_CHECK_BRANCH"),
             version_check_cache: Duration::from_secs(r.int("VERSION_CHECK_CACHE_SECONDS") as u64),
+            version_check_api_base: r.text("VERSION_CHECK_API_BASE_URL").trim_end_matches('/').to_string(),
+            version_check_raw_base: r.text("VERSION_CHECK_RAW_BASE_URL").trim_end_matches('/').to_string(),
             enable_metrics: r.bool("ENABLE_METRICS"),
             upstream_allow_private_network: r.bool("UPSTREAM_ALLOW_PRIVATE_NETWORK"),
         })

@@ -1,11 +1,13 @@
 //! Settings: the declarative table, where each value comes from, and the typed `Config` the server uses.
 
 mod config;
+mod handle;
 mod env_example;
 mod table;
 
 pub use config::{Config, HostRule, PublicOrigin};
 pub use env_example::render_env_example;
+pub use handle::SettingsHandle;
 pub use table::{Effect, Group, Kind, SettingDef, TABLE, find};
 
 use std::collections::HashMap;

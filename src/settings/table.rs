@@ -218,6 +218,8 @@ pub static TABLE: &[SettingDef] = &[
     SettingDef::new(VersionAndMetrics, "VERSION_CHECK_TIMEOUT_SECONDS", Kind::Float { min: 0.1 }, "3", HotReload, "Timeout for each GitHub latest release or branch VERSION request"),
     SettingDef::new(VersionAndMetrics, "VERSION_CHECK_BRANCH", Text, "main", HotReload, "Branch used for the fallback raw VERSION file check"),
     SettingDef::new(VersionAndMetrics, "VERSION_CHECK_CACHE_SECONDS", int(60, I64), "600", HotReload, "How long a successful latest-version lookup is cached"),
+    SettingDef::new(VersionAndMetrics, "VERSION_CHECK_API_BASE_URL", Text, "https://api.github.com", HotReload, "GitHub API base used for the latest-release lookup (a mirror or a test server)"),
+    SettingDef::new(VersionAndMetrics, "VERSION_CHECK_RAW_BASE_URL", Text, "https://raw.githubusercontent.com", HotReload, "Raw file base used for the fallback VERSION lookup"),
     SettingDef::new(VersionAndMetrics, "ENABLE_METRICS", Bool, "false", HotReload, "Enable /api/metrics JSON and Prometheus text output"),
     // Container build
     SettingDef::new(Build, "NODE_BASE_IMAGE", Text, "node:20-bookworm-slim", BuildOnly, "Docker build base image for the frontend stage"),

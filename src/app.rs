@@ -1,0 +1,189 @@
+//! `Application::build(env)` prepares everything (settings, database, engine, listener) and
+//! `run_until_stopped(shutdown)` serves until the shutdown future resolves. Tests build the same thing
+//! on `127.0.0.1:0`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use panel_actors::Engine;
+use panel_actors::store::{self, settings_overrides};
+use poem::http::{Method, StatusCode};
+use poem::listener::{Acceptor, TcpAcceptor};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
+use sea_orm::DatabaseConnection;
+
+use crate::api::error::ApiError;
+use crate::settings::{Config, EnvSnapshot, RawSettings, SettingsHandle};
+use crate::version_check::VersionCheck;
+use crate::web::frontend::{self, html_response, inject_nonce, new_nonce};
+use crate::web::headers::docs_csp;
+use crate::web::{gate, security::SecurityLayer};
+use crate::{api, outbound};
+
+/// Everything a request handler may need.
+pub struct AppState {
+    pub settings: SettingsHandle,
+    pub db: DatabaseConnection,
+    pub engine: Engine,
+    pub version_check: VersionCheck,
+}
+
+pub struct Application {
+    address: SocketAddr,
+    acceptor: TcpAcceptor,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    pub async fn build(env: EnvSnapshot) -> anyhow::Result<Application> {
+        // One crypto provider for every TLS client; a second install in the same process is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let boot = Config::from_raw(&RawSettings::resolve(&env, &Default::default())).context("invalid setting")?;
+        let db = store::open(&boot.data_dir, &boot.database_file).await.context("cannot open the database")?;
+        let overrides = settings_overrides::all(&db).await.context("cannot read settings overrides")?;
+        let effective = Config::from_raw(&RawSettings::resolve(&env, &overrides)).context("invalid setting")?;
+        let generated_key = access_key_fallback(&effective)?;
+        let settings = SettingsHandle::new(env, &overrides, generated_key).context("invalid setting")?;
+        let config = settings.current();
+        announce(&config, &settings);
+        for dir in [&config.images_dir, &config.thumbnails_dir] {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+
+        let http = outbound::client(settings.env())?;
+        let engine = Engine::start().await?;
+        let acceptor = bind(&config).await?;
+        let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
+        let state = Arc::new(AppState { settings, db, engine, version_check: VersionCheck::new(http) });
+        Ok(Application { address, acceptor, state })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let endpoint = routes(self.state.clone());
+        tracing::info!(address = %self.address, "GPT Image Panel listening");
+        let result = poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(Duration::from_secs(10)))
+            .await;
+        self.state.engine.shutdown().await;
+        self.state.db.clone().close().await.ok();
+        result
+    }
+}
+
+/// A2: with no `ACCESS_KEY` and no explicit opt-out, a random key is created once in the data dir.
+fn access_key_fallback(config: &Config) -> anyhow::Result<Option<String>> {
+    if config.access_key.is_some() || config.allow_unauthenticated {
+        return Ok(None);
+    }
+    let path = config.data_dir.join("access_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        if !existing.trim().is_empty() {
+            return Ok(Some(existing.trim().to_string()));
+        }
+    }
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+    store::private_file(&path)?;
+    std::fs::write(&path, format!("{key}\n")).context("cannot store the generated access key")?;
+    Ok(Some(key))
+}
+
+fn announce(config: &Config, settings: &SettingsHandle) {
+    if config.access_key.is_none() {
+        tracing::error!(
+            "SECURITY: ALLOW_UNAUTHENTICATED=true and ACCESS_KEY is unset. All non-health API routes are running \
+             without authentication. Set ACCESS_KEY to protect the panel."
+        );
+    } else if settings.raw().get("ACCESS_KEY").trim().is_empty() {
+        let path = config.data_dir.join("access_key");
+        // Printed once per start so the owner can unlock the panel; never written to the log.
+        println!("ACCESS_KEY is not set; unlock the panel with the generated key stored in {}:", path.display());
+        println!("  {}", config.access_key.as_deref().unwrap_or_default());
+    }
+    for name in settings.raw().ignored_but_set() {
+        tracing::info!(setting = name, "setting has no effect in this server and is ignored");
+    }
+}
+
+async fn bind(config: &Config) -> anyhow::Result<TcpAcceptor> {
+    let wanted = config.listen_address();
+    let address = tokio::net::lookup_host(&wanted)
+        .await
+        .with_context(|| format!("HOST/PORT {wanted} cannot be resolved"))?
+        .next()
+        .with_context(|| format!("HOST/PORT {wanted} resolves to nothing"))?;
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address).with_context(|| format!("cannot listen on {address}"))?;
+    let listener = socket.listen(config.listen_backlog)?;
+    Ok(TcpAcceptor::from_tokio(listener)?)
+}
+
+/// The whole HTTP surface: the security layer around the router.
+pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = Response> {
+    let service = api::service();
+    let router = Router {
+        api: service.boxed(),
+        spec: Arc::new(api::spec_json()),
+        docs_html: Arc::new(api::service().redoc_html()),
+        state: state.clone(),
+    };
+    router.data(state.clone()).with(SecurityLayer(state)).map_to_response()
+}
+
+struct Router {
+    api: poem::endpoint::BoxEndpoint<'static>,
+    spec: Arc<String>,
+    docs_html: Arc<String>,
+    state: Arc<AppState>,
+}
+
+impl Endpoint for Router {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        // E2: HEAD answers as GET without a body.
+        let head = req.method() == Method::HEAD;
+        if head {
+            req.set_method(Method::GET);
+        }
+        let path = req.uri().path().to_string();
+        let get = req.method() == Method::GET;
+        let mut response = if gate::is_api_path(&path) || path == "/health" {
+            self.api.call(req).await?
+        } else if !get {
+            return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into());
+        } else if path == "/openapi.json" {
+            let mut response = self.spec.as_str().to_string().into_response();
+            response.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+            response
+        } else if path == "/docs" || path == "/docs/" {
+            let nonce = new_nonce();
+            html_response(inject_nonce(&self.docs_html, &nonce), docs_csp(&nonce))
+        } else {
+            let max_age = self.state.settings.current().immutable_asset_max_age;
+            frontend::serve(&path, req.header("if-none-match"), max_age)?
+        };
+        if head {
+            response.set_body(());
+        }
+        Ok(response)
+    }
+}
+
+/// Makes sure a path the caller wants to hand out stays inside `root` (used by media routes later).
+pub fn is_inside(root: &Path, candidate: &Path) -> bool {
+    candidate.starts_with(root)
+}

@@ -1,0 +1,12 @@
+//! GPT Image Panel: a self-hosted web panel for GPT-compatible image APIs.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod outbound;
+pub mod settings;
+pub mod telemetry;
+pub mod version_check;
+pub mod web;
+
+pub use app::Application;
