@@ -1,15 +1,16 @@
-//! `gpt-image-panel [serve|openapi|env-example|migrate]`.
+//! `gpt-image-panel [serve|openapi|env-example|settings-table|migrate]`.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
-use gpt_image_panel::settings::{Config, EnvSnapshot, RawSettings, render_env_example};
+use gpt_image_panel::settings::{Config, EnvSnapshot, RawSettings, render_env_example, render_settings_table};
 use gpt_image_panel::{Application, api, telemetry};
 
-const USAGE: &str = "usage: gpt-image-panel [serve|openapi|env-example|migrate]
+const USAGE: &str = "usage: gpt-image-panel [serve|openapi|env-example|settings-table|migrate]
   serve        run the panel (default)
   openapi      print the OpenAPI document
   env-example  print .env.example generated from the settings table
+  settings-table  print the README's Markdown table of every setting
   migrate      apply pending database migrations and exit";
 
 fn main() -> ExitCode {
@@ -23,6 +24,10 @@ fn main() -> ExitCode {
         }
         Some("env-example") => {
             print!("{}", render_env_example());
+            ExitCode::SUCCESS
+        }
+        Some("settings-table") => {
+            print!("{}", render_settings_table());
             ExitCode::SUCCESS
         }
         Some("-h" | "--help" | "help") => {

@@ -83,7 +83,9 @@ fn describe(path: &str, serde_message: &str) -> String {
         return format!("{} - Field required", named(field));
     }
     if let Some(field) = backticked(serde_message, "unknown field `") {
-        return format!("{} - Extra inputs are not permitted", named(field));
+        // The path already ends at the unknown key.
+        let located = if path.ends_with(field) { path.to_string() } else { named(field) };
+        return format!("{located} - Extra inputs are not permitted");
     }
     let message = if serde_message.contains("expected a string") {
         "Input should be a valid string".to_string()
@@ -102,11 +104,12 @@ fn backticked<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     rest.split('`').next()
 }
 
-/// serde reports 1-based line and column; the previous panel reported a character offset.
+/// serde reports the line and the column of the last character read; the previous panel reported
+/// the character offset where parsing stopped, which is the same count.
 fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
     let text = String::from_utf8_lossy(bytes);
     let before: usize = text.split('\n').take(line.saturating_sub(1)).map(|l| l.chars().count() + 1).sum();
-    before + column.saturating_sub(1)
+    before + column
 }
 
 #[cfg(test)]

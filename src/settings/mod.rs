@@ -2,11 +2,11 @@
 
 mod config;
 mod handle;
-mod env_example;
+mod generated;
 mod table;
 
 pub use config::{Config, HostRule, PublicOrigin};
-pub use env_example::render_env_example;
+pub use generated::{render_env_example, render_settings_table};
 pub use handle::SettingsHandle;
 pub use table::{Effect, Group, Kind, SettingDef, TABLE, find};
 

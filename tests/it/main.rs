@@ -1,1 +1,16 @@
+//! Black-box tests of the real server over loopback HTTP. One test binary keeps link time down.
 
+#[path = "../support/mod.rs"]
+mod support;
+
+mod access;
+mod docs_and_drift;
+mod engine;
+mod errors;
+mod frontend;
+mod helpers;
+mod mock_upstream;
+mod security;
+mod settings;
+mod storage;
+mod version;

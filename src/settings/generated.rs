@@ -1,4 +1,5 @@
-//! `.env.example` is generated from the settings table; a test fails when the committed file drifts.
+//! Files generated from the settings table: `.env.example` and the README settings table. Tests fail when
+//! the committed copies drift.
 
 use super::{Effect, Group, TABLE};
 
@@ -24,6 +25,25 @@ pub fn render_env_example() -> String {
             });
             out.push_str(&format!("# {} ({})\n", def.help, notes.join(", ")));
             out.push_str(&format!("# {}={}\n", def.name, def.default));
+        }
+    }
+    out
+}
+
+/// The Markdown table of every setting, as embedded in the README between marker comments.
+pub fn render_settings_table() -> String {
+    let mut out = String::from("| Variable | Default | Applies | Description |\n|---|---|---|---|\n");
+    for group in Group::ALL {
+        for def in TABLE.iter().filter(|def| def.group == group) {
+            let default = if def.default.is_empty() { "empty".to_string() } else { format!("`{}`", def.default) };
+            let applies = match def.effect {
+                Effect::HotReload => "at once",
+                Effect::Restart => "restart",
+                Effect::BuildOnly => "build",
+                Effect::Ignored => "ignored",
+            };
+            let secret = if def.secret { " (secret)" } else { "" };
+            out.push_str(&format!("| `{}` | {default} | {applies} | {}{secret} |\n", def.name, def.help.replace('|', "\\|")));
         }
     }
     out

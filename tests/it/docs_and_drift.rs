@@ -1,0 +1,60 @@
+use gpt_image_panel::api::spec_json;
+use gpt_image_panel::settings::{render_env_example, render_settings_table};
+
+use crate::helpers::*;
+
+const REGENERATE: &str = "regenerate with `cargo run -q -- openapi > openapi/openapi.json`, \
+`cargo run -q -- env-example > .env.example` and `cargo run -q -- settings-table` (into README.md)";
+
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap_or_default()
+}
+
+#[test]
+fn committed_openapi_matches_the_code() {
+    assert!(repo_file("openapi/openapi.json") == spec_json(), "openapi/openapi.json drifted; {REGENERATE}");
+}
+
+#[test]
+fn committed_env_example_matches_the_settings_table() {
+    assert!(repo_file(".env.example") == render_env_example(), ".env.example drifted; {REGENERATE}");
+}
+
+#[test]
+fn readme_settings_table_matches_the_settings_table() {
+    let readme = repo_file("README.md");
+    let start = readme.find("<!-- settings-table:start -->\n").expect("README has the settings table markers");
+    let end = readme.find("<!-- settings-table:end -->").expect("end marker");
+    let table = &readme[start + "<!-- settings-table:start -->\n".len()..end];
+    assert!(table == render_settings_table(), "README settings table drifted; {REGENERATE}");
+}
+
+#[test]
+fn the_spec_documents_the_routes_and_the_error_envelope() {
+    let spec: serde_json::Value = serde_json::from_str(&spec_json()).unwrap();
+    for path in ["/health", "/api/access", "/api/access/status", "/api/version", "/api/version/latest"] {
+        assert!(spec["paths"][path].is_object(), "{path} documented");
+    }
+    let fields = &spec["components"]["schemas"]["ErrorBody"]["properties"];
+    for field in ["status", "error_code", "correlation_id", "detail", "message", "error"] {
+        assert!(fields[field].is_object(), "ErrorBody.{field}");
+    }
+    assert!(spec["paths"]["/api/access"]["post"]["responses"]["429"].is_object());
+}
+
+#[tokio::test]
+async fn openapi_and_docs_are_served_behind_the_gate() {
+    let app = spawn_app().await;
+    let cookie = app.unlock().await;
+    let response = app.get_with_cookie("/openapi.json", &cookie).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), spec_json());
+
+    let docs = app.get_with_cookie("/docs", &cookie).await;
+    assert_eq!(docs.status(), 200);
+    let csp = docs.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("Redoc.init"));
+    assert_eq!(html.matches("<script").count(), html.matches(&format!("<script nonce=\"{nonce}\"")).count());
+}
