@@ -88,10 +88,10 @@ fn access_key_fallback(config: &Config) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
     let path = config.data_dir.join("access_key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if !existing.trim().is_empty() {
-            return Ok(Some(existing.trim().to_string()));
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(Some(existing.trim().to_string()));
     }
     use base64::Engine as _;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());

@@ -42,7 +42,8 @@ fn main() -> ExitCode {
 }
 
 fn run(migrate_only: bool) -> ExitCode {
-    let env = match std::env::current_dir().map_err(anyhow::Error::from).and_then(|dir| EnvSnapshot::from_process(&dir)) {
+    let env = match std::env::current_dir().map_err(anyhow::Error::from).and_then(|dir| EnvSnapshot::from_process(&dir))
+    {
         Ok(env) => env,
         Err(err) => return fail(&format!("cannot read the environment: {err:#}")),
     };
@@ -51,10 +52,11 @@ fn run(migrate_only: bool) -> ExitCode {
         Err(err) => return fail(&format!("invalid setting {err}")),
     };
     telemetry::init(&boot.log_level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(boot.runtime_threads).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
-    };
+    let runtime =
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(boot.runtime_threads).enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
+        };
     let result = runtime.block_on(async move {
         let app = Application::build(env).await?;
         if migrate_only {

@@ -54,7 +54,10 @@ impl VersionCheck {
             None => match self.fetch(config).await {
                 Some(latest) => {
                     let checked_at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false);
-                    cache.insert(repo, Cached { latest: latest.clone(), checked_at: checked_at.clone(), at: Instant::now() });
+                    cache.insert(
+                        repo,
+                        Cached { latest: latest.clone(), checked_at: checked_at.clone(), at: Instant::now() },
+                    );
                     (latest, checked_at)
                 }
                 None => return LatestVersion::unknown(),
@@ -74,19 +77,15 @@ impl VersionCheck {
             .timeout(config.version_check_timeout)
             .send()
             .await;
-        if let Ok(response) = release {
-            if response.status().is_success() {
-                if let Ok(body) = response.json::<serde_json::Value>().await {
-                    if let Some(tag) = body.get("tag_name").and_then(|t| t.as_str()).map(normalize).filter(|t| !t.is_empty()) {
-                        return Some(tag);
-                    }
-                }
-            }
+        if let Ok(response) = release
+            && response.status().is_success()
+            && let Ok(body) = response.json::<serde_json::Value>().await
+            && let Some(tag) = body.get("tag_name").and_then(|t| t.as_str()).map(normalize).filter(|t| !t.is_empty())
+        {
+            return Some(tag);
         }
-        let raw_url = format!(
-            "{}/{}/{}/VERSION",
-            config.version_check_raw_base, config.github_repo, config.version_check_branch
-        );
+        let raw_url =
+            format!("{}/{}/{}/VERSION", config.version_check_raw_base, config.github_repo, config.version_check_branch);
         let response = self.http.get(&raw_url).timeout(config.version_check_timeout).send().await.ok()?;
         if !response.status().is_success() {
             tracing::info!(status = response.status().as_u16(), "latest version lookup failed");

@@ -15,9 +15,18 @@ pub struct LiveEvent {
 }
 
 pub enum BroadcasterMsg {
-    Publish { topic: String, event: LiveEvent },
-    Subscribe { topic: String, reply: RpcReplyPort<broadcast::Receiver<LiveEvent>> },
-    SubscriberCount { topic: String, reply: RpcReplyPort<usize> },
+    Publish {
+        topic: String,
+        event: LiveEvent,
+    },
+    Subscribe {
+        topic: String,
+        reply: RpcReplyPort<broadcast::Receiver<LiveEvent>>,
+    },
+    SubscriberCount {
+        topic: String,
+        reply: RpcReplyPort<usize>,
+    },
     /// Fails the actor on purpose, so supervision can be exercised.
     #[cfg(test)]
     Crash,
@@ -50,11 +59,11 @@ impl Actor for Broadcaster {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             BroadcasterMsg::Publish { topic, event } => {
-                if let Some(sender) = state.topics.get(&topic) {
-                    if sender.send(event).is_err() {
-                        // Nobody listens any more: forget the topic.
-                        state.topics.remove(&topic);
-                    }
+                // A topic nobody listens to any more is forgotten.
+                if let Some(sender) = state.topics.get(&topic)
+                    && sender.send(event).is_err()
+                {
+                    state.topics.remove(&topic);
                 }
             }
             BroadcasterMsg::Subscribe { topic, reply } => {

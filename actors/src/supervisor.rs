@@ -48,7 +48,9 @@ pub struct SupervisorState {
 pub struct Supervisor;
 
 impl Supervisor {
-    async fn spawn_broadcaster(myself: &ActorRef<SupervisorMsg>) -> Result<ActorRef<BroadcasterMsg>, ActorProcessingErr> {
+    async fn spawn_broadcaster(
+        myself: &ActorRef<SupervisorMsg>,
+    ) -> Result<ActorRef<BroadcasterMsg>, ActorProcessingErr> {
         let (actor, _) = Actor::spawn_linked(None, Broadcaster, (), myself.get_cell()).await?;
         Ok(actor)
     }

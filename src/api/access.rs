@@ -77,24 +77,36 @@ impl AccessApi {
             tracing::error!(error = %err, "access failure store");
             ApiError::internal()
         };
-        let locked = access_failures::lockout_remaining(&state.db, &client, config.access_max_failures, config.access_lockout, now)
-            .await
-            .map_err(store_error)?;
+        let locked = access_failures::lockout_remaining(
+            &state.db,
+            &client,
+            config.access_max_failures,
+            config.access_lockout,
+            now,
+        )
+        .await
+        .map_err(store_error)?;
         if let Some(seconds) = locked {
             let detail = format!("Too many failed attempts. Try again in {seconds} seconds.");
             return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail).with_retry_after(seconds));
         }
         let matches: bool = body.0.access_key.as_bytes().ct_eq(key.as_bytes()).into();
         if !matches {
-            access_failures::record_failure(&state.db, &client, config.access_lockout, now).await.map_err(store_error)?;
+            access_failures::record_failure(&state.db, &client, config.access_lockout, now)
+                .await
+                .map_err(store_error)?;
             tracing::warn!(client = %client, "wrong access key");
             return Err(ApiError::new(StatusCode::UNAUTHORIZED, "Invalid access key"));
         }
         access_failures::clear(&state.db, &client).await.map_err(store_error)?;
         let (session, exp) = token::issue(key, now.timestamp());
         let cookie = gate::set_cookie(&config.cookie_name, &session, exp, token::SESSION_SECONDS, config.cookie_secure);
-        let expires_at = (now + chrono::Duration::seconds(token::SESSION_SECONDS)).to_rfc3339_opts(SecondsFormat::Micros, false);
-        Ok(UnlockResponse::Unlocked(Json(AccessStatus { authenticated: true, expires_at: Some(expires_at) }), Some(cookie)))
+        let expires_at =
+            (now + chrono::Duration::seconds(token::SESSION_SECONDS)).to_rfc3339_opts(SecondsFormat::Micros, false);
+        Ok(UnlockResponse::Unlocked(
+            Json(AccessStatus { authenticated: true, expires_at: Some(expires_at) }),
+            Some(cookie),
+        ))
     }
 
     /// Whether this browser holds a valid session.

@@ -159,7 +159,9 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// alike. Unexpected errors are logged with the correlation id and described to nobody.
 pub fn from_poem_error(err: poem::Error, correlation_id: &str) -> ApiError {
     use poem::error::{MethodNotAllowedError, NotFoundError};
-    use poem_openapi::error::{ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError, ParseRequestPayloadError};
+    use poem_openapi::error::{
+        ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError, ParseRequestPayloadError,
+    };
 
     if let Some(api) = err.downcast_ref::<ApiError>() {
         return api.clone();

@@ -61,8 +61,12 @@ where
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     let json: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(json) => json,
-        Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => return Err("Field required".to_string()),
-        Err(err) => return Err(format!("{} - JSON decode error", byte_offset(bytes, err.line(), err.column()))),
+        Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => {
+            return Err("Field required".to_string());
+        }
+        Err(err) => {
+            return Err(format!("{} - JSON decode error", byte_offset(bytes, err.line(), err.column())));
+        }
     };
     if !json.is_object() {
         return Err("Input should be a valid dictionary or object to extract fields from".to_string());
@@ -126,9 +130,15 @@ mod tests {
     #[test]
     fn messages_name_the_field() {
         assert_eq!(parse::<Body>(b"{}").unwrap_err(), "access_key - Field required");
-        assert_eq!(parse::<Body>(br#"{"access_key":"a","foo":1}"#).unwrap_err(), "foo - Extra inputs are not permitted");
+        assert_eq!(
+            parse::<Body>(br#"{"access_key":"a","foo":1}"#).unwrap_err(),
+            "foo - Extra inputs are not permitted"
+        );
         assert_eq!(parse::<Body>(br#"{"access_key":1}"#).unwrap_err(), "access_key - Input should be a valid string");
-        assert_eq!(parse::<Body>(b"[1]").unwrap_err(), "Input should be a valid dictionary or object to extract fields from");
+        assert_eq!(
+            parse::<Body>(b"[1]").unwrap_err(),
+            "Input should be a valid dictionary or object to extract fields from"
+        );
         assert_eq!(parse::<Body>(b"{\"a").unwrap_err(), "3 - JSON decode error");
         assert_eq!(parse::<Body>(b"").unwrap_err(), "Field required");
     }

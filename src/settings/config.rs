@@ -222,11 +222,7 @@ fn host_rule(allowed_hosts: &str, public_origin: &PublicOrigin) -> HostRule {
     if let PublicOrigin::Valid(origin) = public_origin {
         set.extend(origin.host_values());
     }
-    if set.is_empty() && entries.is_empty() {
-        HostRule::AllowAll
-    } else {
-        HostRule::Only(set)
-    }
+    if set.is_empty() && entries.is_empty() { HostRule::AllowAll } else { HostRule::Only(set) }
 }
 
 fn is_github_repo(value: &str) -> bool {

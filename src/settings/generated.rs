@@ -43,7 +43,11 @@ pub fn render_settings_table() -> String {
                 Effect::Ignored => "ignored",
             };
             let secret = if def.secret { " (secret)" } else { "" };
-            out.push_str(&format!("| `{}` | {default} | {applies} | {}{secret} |\n", def.name, def.help.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| `{}` | {default} | {applies} | {}{secret} |\n",
+                def.name,
+                def.help.replace('|', "\\|")
+            ));
         }
     }
     out

@@ -1,8 +1,8 @@
 //! Settings: the declarative table, where each value comes from, and the typed `Config` the server uses.
 
 mod config;
-mod handle;
 mod generated;
+mod handle;
 mod table;
 
 pub use config::{Config, HostRule, PublicOrigin};
@@ -131,9 +131,9 @@ pub fn check_value(def: &SettingDef, raw: &str) -> Result<(), SettingError> {
         return Ok(());
     }
     match def.kind {
-        Kind::Bool => parse_bool(value).map(|_| ()).ok_or_else(|| {
-            SettingError::new(def.name, "must be a boolean (true/false, 1/0, yes/no, on/off)")
-        }),
+        Kind::Bool => parse_bool(value)
+            .map(|_| ())
+            .ok_or_else(|| SettingError::new(def.name, "must be a boolean (true/false, 1/0, yes/no, on/off)")),
         Kind::Int { min, max } => match value.parse::<i64>() {
             Ok(n) if n >= min && n <= max => Ok(()),
             Ok(_) if max == i64::MAX => Err(SettingError::new(def.name, format!("must be at least {min}"))),

@@ -6,9 +6,14 @@
 pub enum Kind {
     Bool,
     /// Integer with inclusive bounds.
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// Decimal number with an inclusive lower bound.
-    Float { min: f64 },
+    Float {
+        min: f64,
+    },
     /// Free text (trimmed).
     Text,
     /// Comma-separated list (also `;` where the help says so).
@@ -90,7 +95,14 @@ pub struct SettingDef {
 }
 
 impl SettingDef {
-    const fn new(group: Group, name: &'static str, kind: Kind, default: &'static str, effect: Effect, help: &'static str) -> Self {
+    const fn new(
+        group: Group,
+        name: &'static str,
+        kind: Kind,
+        default: &'static str,
+        effect: Effect,
+        help: &'static str,
+    ) -> Self {
         SettingDef { name, kind, default, secret: false, effect, group, help }
     }
 

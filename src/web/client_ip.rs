@@ -39,9 +39,7 @@ impl ClientInfo {
             .find(|entry| !entry.parse::<IpAddr>().is_ok_and(|ip| is_trusted(config, canonical(ip))))
             .or(forwarded.first())
             .map(|entry| entry.to_string());
-        let real_ip = || {
-            req.header("x-real-ip").map(str::trim).filter(|value| !value.is_empty()).map(str::to_string)
-        };
+        let real_ip = || req.header("x-real-ip").map(str::trim).filter(|value| !value.is_empty()).map(str::to_string);
         let ip = from_forwarded.or_else(real_ip).unwrap_or(peer_text);
         ClientInfo { ip, via_trusted_proxy }
     }

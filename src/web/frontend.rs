@@ -29,7 +29,9 @@ pub fn serve(path: &str, if_none_match: Option<&str>, immutable_max_age: u64) ->
     }
     match Assets::get(relative) {
         Some(file) => Ok(asset(relative, file, if_none_match, immutable_max_age)),
-        None if relative.starts_with("favicon.") => Err(ApiError::new(StatusCode::NOT_FOUND, "Frontend favicon not found")),
+        None if relative.starts_with("favicon.") => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "Frontend favicon not found"))
+        }
         None => index(),
     }
 }
@@ -61,7 +63,8 @@ fn asset(name: &str, file: rust_embed::EmbeddedFile, if_none_match: Option<&str>
 }
 
 fn index() -> Result<Response, ApiError> {
-    let file = Assets::get("index.html").ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, MISSING_BUILD))?;
+    let file =
+        Assets::get("index.html").ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, MISSING_BUILD))?;
     let nonce = new_nonce();
     let html = inject_nonce(&String::from_utf8_lossy(&file.data), &nonce);
     Ok(html_response(html, index_csp(&nonce)))

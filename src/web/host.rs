@@ -79,8 +79,8 @@ pub fn normalize_host(value: &str) -> Option<String> {
             Some((host, port)) => (host, Some(port)),
             None => (value, None),
         };
-        let valid = !host.is_empty()
-            && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        let valid =
+            !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
         if !valid {
             return None;
         }

@@ -58,7 +58,8 @@ impl<E: Endpoint> Endpoint for SecurityEndpoint<E> {
                     refusal.render(&correlation_id)
                 }
                 Ok(()) => {
-                    req.extensions_mut().insert(RequestContext { correlation_id: correlation_id.clone(), client: client.clone() });
+                    req.extensions_mut()
+                        .insert(RequestContext { correlation_id: correlation_id.clone(), client: client.clone() });
                     let result = self.inner.call(req).await;
                     if tripped.load(Ordering::SeqCst) {
                         ApiError::too_large().render(&correlation_id)
@@ -89,10 +90,11 @@ fn guard(req: &Request, config: &Config, client: &ClientInfo) -> Result<(), ApiE
     if config.csrf_enabled && csrf::needs_check(req.method()) && !csrf::origin_allowed(req, config, client) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "CSRF origin check failed").with_code("csrf_rejected"));
     }
-    if let Some(key) = &config.access_key {
-        if !gate::is_exempt(req.method(), path) && session_expiry(req, config, key).is_none() {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "Access key required"));
-        }
+    if let Some(key) = &config.access_key
+        && !gate::is_exempt(req.method(), path)
+        && session_expiry(req, config, key).is_none()
+    {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "Access key required"));
     }
     Ok(())
 }
@@ -110,10 +112,10 @@ fn check_host(req: &Request, config: &Config, client: &ClientInfo) -> Result<(),
     if !host_ok {
         return Err(refuse("Host is not allowed"));
     }
-    if let Some(forwarded) = client.forwarded(req, "x-forwarded-host") {
-        if !normalize_host(forwarded).is_some_and(|host| allowed.contains(&host)) {
-            return Err(refuse("Forwarded host is not allowed"));
-        }
+    if let Some(forwarded) = client.forwarded(req, "x-forwarded-host")
+        && !normalize_host(forwarded).is_some_and(|host| allowed.contains(&host))
+    {
+        return Err(refuse("Forwarded host is not allowed"));
     }
     Ok(())
 }

@@ -41,7 +41,8 @@ async fn wrong_missing_and_forged_sessions_are_refused() {
     let app = spawn_app().await;
     let status: serde_json::Value = app.get("/api/access/status").await.json().await.unwrap();
     assert_eq!(status, json!({"authenticated": false, "expires_at": null}));
-    for cookie in ["gpt_image_access=garbage", "gpt_image_access=eyJleHAiOjk5OTk5OTk5OTksInNjb3BlIjoiYWNjZXNzIn0.AAAA"] {
+    for cookie in ["gpt_image_access=garbage", "gpt_image_access=eyJleHAiOjk5OTk5OTk5OTksInNjb3BlIjoiYWNjZXNzIn0.AAAA"]
+    {
         let response = app.get_with_cookie("/api/version", cookie).await;
         assert_envelope(response, 401, "authentication_required", "Access key required").await;
     }
@@ -49,7 +50,13 @@ async fn wrong_missing_and_forged_sessions_are_refused() {
     let other = spawn_app_with(&[("ACCESS_KEY", "a-completely-different-key")]).await;
     let response = other.post_access("a-completely-different-key").await;
     let foreign = cookie_pair(&response);
-    assert_envelope(app.get_with_cookie("/api/version", &foreign).await, 401, "authentication_required", "Access key required").await;
+    assert_envelope(
+        app.get_with_cookie("/api/version", &foreign).await,
+        401,
+        "authentication_required",
+        "Access key required",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -70,7 +77,13 @@ async fn lockout_after_five_failures_refuses_even_the_right_key_then_expires() {
     let locked = app.post_access(ACCESS_KEY).await;
     let retry_after: u64 = locked.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!((290..=300).contains(&retry_after), "{retry_after}");
-    let body = assert_envelope(locked, 429, "rate_limited", &format!("Too many failed attempts. Try again in {retry_after} seconds.")).await;
+    let body = assert_envelope(
+        locked,
+        429,
+        "rate_limited",
+        &format!("Too many failed attempts. Try again in {retry_after} seconds."),
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("seconds"));
 
     // The lockout survives a restart: it lives in SQLite.
@@ -99,7 +112,10 @@ async fn lockout_limits_are_configurable_and_per_client_ip() {
     ])
     .await;
     let attempt = |ip: &'static str, key: &'static str| {
-        app.same_origin(Method::POST, "/api/access").header("x-forwarded-for", ip).json(&json!({"access_key": key})).send()
+        app.same_origin(Method::POST, "/api/access")
+            .header("x-forwarded-for", ip)
+            .json(&json!({"access_key": key}))
+            .send()
     };
     assert_eq!(attempt("203.0.113.5", "wrong").await.unwrap().status(), 401);
     assert_eq!(attempt("203.0.113.5", "wrong").await.unwrap().status(), 401);
@@ -131,7 +147,8 @@ async fn unlock_body_is_validated_strictly() {
         assert_envelope(response, 422, "validation_error", detail).await;
     }
     let long = "k".repeat(4097);
-    let response = app.same_origin(Method::POST, "/api/access").json(&json!({"access_key": long})).send().await.unwrap();
+    let response =
+        app.same_origin(Method::POST, "/api/access").json(&json!({"access_key": long})).send().await.unwrap();
     assert_envelope(response, 422, "validation_error", "access_key - String should have at most 4096 characters").await;
 }
 
@@ -165,10 +182,7 @@ async fn without_a_key_one_is_generated_once_and_kept() {
 
 async fn age_failures(app: &TestApp, seconds: i64) {
     use sea_orm::ConnectionTrait;
-    let past = (chrono::Utc::now() - chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    app.state
-        .db
-        .execute_unprepared(&format!("UPDATE access_failures SET last_failed_at = '{past}'"))
-        .await
-        .unwrap();
+    let past =
+        (chrono::Utc::now() - chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    app.state.db.execute_unprepared(&format!("UPDATE access_failures SET last_failed_at = '{past}'")).await.unwrap();
 }

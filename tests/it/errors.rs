@@ -37,5 +37,9 @@ async fn a_storage_failure_is_a_500_that_reveals_nothing() {
     app.state.db.execute_unprepared("DROP TABLE access_failures").await.unwrap();
     let body = assert_envelope(app.post_access("wrong").await, 500, "internal_error", "Internal Server Error").await;
     let text = body.to_string();
-    assert!(!text.contains("access_failures") && !text.contains("sqlite") && !text.contains(&app.dir.path().display().to_string()));
+    assert!(
+        !text.contains("access_failures")
+            && !text.contains("sqlite")
+            && !text.contains(&app.dir.path().display().to_string())
+    );
 }

@@ -19,7 +19,11 @@ async fn the_index_carries_a_fresh_nonce_on_every_script() {
         assert_eq!(nonce.len(), 22, "16 bytes base64url: {nonce}");
         assert!(csp.contains(&format!("script-src 'self' 'nonce-{nonce}'")), "{csp}");
         assert!(csp.contains(&format!("script-src-elem 'self' 'nonce-{nonce}'")), "{csp}");
-        assert!(csp.contains("script-src-attr 'none'") && csp.contains("style-src 'self';") && csp.contains("style-src-attr 'unsafe-inline'"));
+        assert!(
+            csp.contains("script-src-attr 'none'")
+                && csp.contains("style-src 'self';")
+                && csp.contains("style-src-attr 'unsafe-inline'")
+        );
         assert!(!csp.split(';').any(|d| d.contains("script-src") && d.contains("unsafe-inline")), "{csp}");
         let html = response.text().await.unwrap();
         let scripts = html.matches("<script").count();

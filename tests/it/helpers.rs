@@ -71,17 +71,14 @@ pub async fn try_spawn_app_in(dir: Arc<TempDir>, settings: &[(&str, &str)]) -> a
     let state = app.state();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        let _ = app.run_until_stopped(async { let _ = stopped.await; }).await;
+        let _ = app
+            .run_until_stopped(async {
+                let _ = stopped.await;
+            })
+            .await;
     });
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    Ok(TestApp {
-        base: format!("http://{address}"),
-        state,
-        client,
-        dir,
-        stop: Some(stop),
-        server: Some(server),
-    })
+    Ok(TestApp { base: format!("http://{address}"), state, client, dir, stop: Some(stop), server: Some(server) })
 }
 
 impl TestApp {
@@ -160,10 +157,11 @@ pub async fn assert_envelope(response: Response, status: u16, code: &str, detail
     let correlation = response.headers().get("x-correlation-id").map(|v| v.to_str().unwrap().to_string());
     assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
     let text = response.text().await.expect("body");
-    let positions: Vec<usize> = ["\"status\"", "\"error_code\"", "\"correlation_id\"", "\"detail\"", "\"message\"", "\"error\":"]
-        .iter()
-        .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} missing in {text}")))
-        .collect();
+    let positions: Vec<usize> =
+        ["\"status\"", "\"error_code\"", "\"correlation_id\"", "\"detail\"", "\"message\"", "\"error\":"]
+            .iter()
+            .map(|key| text.find(key).unwrap_or_else(|| panic!("{key} missing in {text}")))
+            .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "envelope keys in contract order: {text}");
     let body: serde_json::Value = serde_json::from_str(&text).expect("json body");
     assert_eq!(body.as_object().unwrap().len(), 6, "exactly six keys: {text}");

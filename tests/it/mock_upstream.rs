@@ -17,14 +17,16 @@ async fn post_json(url: String, body: Value) -> reqwest::Response {
 async fn generations_answer_b64_or_url_and_record_the_request() {
     let mock = MockUpstream::start().await;
     let body = json!({"model": "gpt-image-1", "prompt": "a fox", "size": "1024x1024", "n": 2, "quality": "high", "output_format": "png"});
-    let reply: Value = post_json(format!("{}/v1/images/generations", mock.base_url), body.clone()).await.json().await.unwrap();
+    let reply: Value =
+        post_json(format!("{}/v1/images/generations", mock.base_url), body.clone()).await.json().await.unwrap();
     let data = reply["data"].as_array().unwrap();
     assert_eq!(data.len(), 2);
     assert_eq!(STANDARD.decode(data[0]["b64_json"].as_str().unwrap()).unwrap(), png_1x1());
 
     let mut by_url = body.clone();
     by_url["response_format"] = json!("url");
-    let reply: Value = post_json(format!("{}/openai/v1/images/generations", mock.base_url), by_url).await.json().await.unwrap();
+    let reply: Value =
+        post_json(format!("{}/openai/v1/images/generations", mock.base_url), by_url).await.json().await.unwrap();
     let url = reply["data"][0]["url"].as_str().unwrap().to_string();
     assert_eq!(reqwest::get(url).await.unwrap().bytes().await.unwrap().to_vec(), png_1x1());
 
@@ -39,15 +41,26 @@ async fn generations_answer_b64_or_url_and_record_the_request() {
 async fn edits_record_image_versus_image_array_parts_and_fields() {
     let mock = MockUpstream::start().await;
     let client = reqwest::Client::new();
-    let file = |name: &str| reqwest::multipart::Part::bytes(png_1x1()).file_name(name.to_string()).mime_str("image/png").unwrap();
-    let single = reqwest::multipart::Form::new().part("image", file("one.png")).text("prompt", "make it blue").text("n", "1");
+    let file = |name: &str| {
+        reqwest::multipart::Part::bytes(png_1x1()).file_name(name.to_string()).mime_str("image/png").unwrap()
+    };
+    let single =
+        reqwest::multipart::Form::new().part("image", file("one.png")).text("prompt", "make it blue").text("n", "1");
     client.post(format!("{}/v1/images/edits", mock.base_url)).multipart(single).send().await.unwrap();
     let several = reqwest::multipart::Form::new()
         .part("image[]", file("a.png"))
         .part("image[]", file("b.png"))
         .text("prompt", "merge them")
         .text("response_format", "url");
-    let reply: Value = client.post(format!("{}/v1/images/edits", mock.base_url)).multipart(several).send().await.unwrap().json().await.unwrap();
+    let reply: Value = client
+        .post(format!("{}/v1/images/edits", mock.base_url))
+        .multipart(several)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(reply["data"][0]["url"].as_str().unwrap().ends_with("/files/generated.png"));
 
     let recorded = mock.requests_to("/images/edits");
@@ -64,7 +77,11 @@ async fn edits_record_image_versus_image_array_parts_and_fields() {
 #[tokio::test]
 async fn responses_return_an_image_generation_call() {
     let mock = MockUpstream::start().await;
-    let reply: Value = post_json(format!("{}/v1/responses", mock.base_url), json!({"prompt": "p", "model": "gpt-5.4"})).await.json().await.unwrap();
+    let reply: Value = post_json(format!("{}/v1/responses", mock.base_url), json!({"prompt": "p", "model": "gpt-5.4"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let output = &reply["output"][0];
     assert_eq!(output["type"], "image_generation_call");
     assert_eq!(STANDARD.decode(output["result"].as_str().unwrap()).unwrap(), png_1x1());
@@ -78,9 +95,14 @@ async fn chat_completions_reply_in_every_style() {
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "p"}], "stream": false});
     let content = |reply: Value| reply["choices"][0]["message"]["content"].as_str().unwrap().to_string();
 
-    assert!(content(post_json(url.clone(), body.clone()).await.json().await.unwrap()).contains("data:image/png;base64,"));
+    assert!(
+        content(post_json(url.clone(), body.clone()).await.json().await.unwrap()).contains("data:image/png;base64,")
+    );
     mock.set_chat_mode(ChatMode::MarkdownLink);
-    assert!(content(post_json(url.clone(), body.clone()).await.json().await.unwrap()).starts_with("![generated image](http"));
+    assert!(
+        content(post_json(url.clone(), body.clone()).await.json().await.unwrap())
+            .starts_with("![generated image](http")
+    );
     mock.set_chat_mode(ChatMode::BareUrl);
     assert!(content(post_json(url.clone(), body.clone()).await.json().await.unwrap()).contains("/files/generated.png"));
 
@@ -92,7 +114,9 @@ async fn chat_completions_reply_in_every_style() {
         .lines()
         .filter_map(|line| line.strip_prefix("data: "))
         .filter(|data| *data != "[DONE]")
-        .map(|data| serde_json::from_str::<Value>(data).unwrap()["choices"][0]["delta"]["content"].as_str().unwrap().to_string())
+        .map(|data| {
+            serde_json::from_str::<Value>(data).unwrap()["choices"][0]["delta"]["content"].as_str().unwrap().to_string()
+        })
         .collect();
     assert!(pieces.contains("data:image/png;base64,"));
     assert!(text.trim_end().ends_with("data: [DONE]"));

@@ -9,7 +9,8 @@ async fn status_with_host(app: &TestApp, path: &str, host: &str) -> reqwest::Res
 
 #[tokio::test]
 async fn host_allowlist_accepts_listed_hosts_only() {
-    let app = spawn_app_with(&[("ALLOWED_HOSTS", "panel.example.com, https://other.example:8443, 10.0.0.5:9090")]).await;
+    let app =
+        spawn_app_with(&[("ALLOWED_HOSTS", "panel.example.com, https://other.example:8443, 10.0.0.5:9090")]).await;
     for host in ["panel.example.com", "PANEL.example.com", "other.example:8443", "10.0.0.5:9090"] {
         assert_eq!(status_with_host(&app, "/health", host).await.status(), 200, "{host}");
     }
@@ -75,22 +76,36 @@ async fn proxy_headers_pick_the_client_right_to_left_from_trusted_proxies_only()
         ("TRUSTED_PROXY_IPS", "127.0.0.1, 203.0.113.0/24"),
     ];
     let app = spawn_app_with(&settings).await;
-    let with_xff = |xff: &'static str| app.request(Method::GET, "/api/access/status").header("x-forwarded-for", xff).send();
+    let with_xff =
+        |xff: &'static str| app.request(Method::GET, "/api/access/status").header("x-forwarded-for", xff).send();
     assert_eq!(with_xff("198.51.100.7").await.unwrap().status(), 200);
     assert_eq!(with_xff("198.51.100.7, 203.0.113.9").await.unwrap().status(), 200, "trusted hops are skipped");
-    assert_eq!(with_xff("198.51.100.7, 192.0.2.44").await.unwrap().status(), 403, "the rightmost untrusted hop is the client");
-    let real_ip = app.request(Method::GET, "/api/access/status").header("x-real-ip", "198.51.100.7").send().await.unwrap();
+    assert_eq!(
+        with_xff("198.51.100.7, 192.0.2.44").await.unwrap().status(),
+        403,
+        "the rightmost untrusted hop is the client"
+    );
+    let real_ip =
+        app.request(Method::GET, "/api/access/status").header("x-real-ip", "198.51.100.7").send().await.unwrap();
     assert_eq!(real_ip.status(), 200);
 
     let untrusted = spawn_app_with(&[("IP_ALLOWLIST", "198.51.100.7")]).await;
-    let spoofed = untrusted.request(Method::GET, "/api/access/status").header("x-forwarded-for", "198.51.100.7").send().await.unwrap();
+    let spoofed = untrusted
+        .request(Method::GET, "/api/access/status")
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(spoofed.status(), 403, "an untrusted peer cannot claim another address");
 }
 
 #[tokio::test]
 async fn trusting_proxy_headers_without_proxies_refuses_to_start() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let err = try_spawn_app_in(dir, &[("TRUST_PROXY_HEADERS", "true"), ("TRUSTED_PROXY_IPS", "not-an-ip")]).await.err().unwrap();
+    let err = try_spawn_app_in(dir, &[("TRUST_PROXY_HEADERS", "true"), ("TRUSTED_PROXY_IPS", "not-an-ip")])
+        .await
+        .err()
+        .unwrap();
     assert!(format!("{err:#}").contains("TRUSTED_PROXY_IPS"), "{err:#}");
 }
 
@@ -136,7 +151,11 @@ async fn csrf_check_covers_every_unsafe_method() {
 async fn csrf_uses_public_origin_and_trusted_forwarded_proto() {
     let app = spawn_app_with(&[("PUBLIC_ORIGIN", "https://panel.example.com"), ("ALLOWED_HOSTS", "127.0.0.1")]).await;
     let post = |origin: &'static str| {
-        app.request(Method::POST, "/api/access").header("host", "127.0.0.1").header("origin", origin).json(&json!({"access_key": ACCESS_KEY})).send()
+        app.request(Method::POST, "/api/access")
+            .header("host", "127.0.0.1")
+            .header("origin", origin)
+            .json(&json!({"access_key": ACCESS_KEY}))
+            .send()
     };
     assert_eq!(post("https://panel.example.com").await.unwrap().status(), 200);
     assert_eq!(post("http://127.0.0.1").await.unwrap().status(), 403);
@@ -158,7 +177,8 @@ async fn csrf_uses_public_origin_and_trusted_forwarded_proto() {
 #[tokio::test]
 async fn csrf_check_can_be_disabled() {
     let app = spawn_app_with(&[("CSRF_ORIGIN_CHECK_ENABLED", "false")]).await;
-    let response = app.request(Method::POST, "/api/access").json(&json!({"access_key": ACCESS_KEY})).send().await.unwrap();
+    let response =
+        app.request(Method::POST, "/api/access").json(&json!({"access_key": ACCESS_KEY})).send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -201,10 +221,17 @@ async fn every_response_carries_the_security_headers() {
 async fn oversized_json_is_413_with_or_without_content_length() {
     let app = spawn_app_with(&[("MAX_JSON_BODY_MB", "1")]).await;
     let big = json!({"access_key": "k".repeat(1024 * 1024 + 10)}).to_string();
-    let response = app.same_origin(Method::POST, "/api/access").header("content-type", "application/json").body(big.clone()).send().await.unwrap();
+    let response = app
+        .same_origin(Method::POST, "/api/access")
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
     assert_envelope(response, 413, "request_too_large", "Request body too large").await;
 
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big.into_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.into_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
     let stream = futures_util::stream::iter(chunks);
     let response = app
         .same_origin(Method::POST, "/api/access")
@@ -213,11 +240,19 @@ async fn oversized_json_is_413_with_or_without_content_length() {
         .send()
         .await
         .unwrap();
-    assert!(response.headers().get("content-length").is_some() || response.headers().get("transfer-encoding").is_none());
+    assert!(
+        response.headers().get("content-length").is_some() || response.headers().get("transfer-encoding").is_none()
+    );
     assert_envelope(response, 413, "request_too_large", "Request body too large").await;
 
     // The limit is checked before anything else, even CSRF and the gate.
     let limited = spawn_app_with(&[("MAX_FILE_SIZE_MB", "1")]).await;
-    let response = limited.request(Method::POST, "/api/version").header("content-type", "text/plain").body(vec![b'x'; 1024 * 1024 + 1]).send().await.unwrap();
+    let response = limited
+        .request(Method::POST, "/api/version")
+        .header("content-type", "text/plain")
+        .body(vec![b'x'; 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
     assert_envelope(response, 413, "request_too_large", "Request body too large").await;
 }

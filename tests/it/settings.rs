@@ -30,7 +30,9 @@ fn every_setting_is_declared_once_with_help_and_a_valid_default() {
         assert!(!def.help.is_empty(), "{} has help", def.name);
         gpt_image_panel::settings::check_value(def, def.default).unwrap_or_else(|e| panic!("default of {e}"));
     }
-    for name in ["HOST", "PORT", "UPSTREAM_ALLOW_PRIVATE_NETWORK", "ACCESS_KEY", "DATABASE_FILE", "WEBHOOK_MAX_ATTEMPTS"] {
+    for name in
+        ["HOST", "PORT", "UPSTREAM_ALLOW_PRIVATE_NETWORK", "ACCESS_KEY", "DATABASE_FILE", "WEBHOOK_MAX_ATTEMPTS"]
+    {
         assert!(seen.contains(name), "{name} is in the table");
     }
 }
@@ -51,7 +53,11 @@ fn invalid_values_name_their_variable() {
 #[test]
 fn a_dotenv_file_fills_in_what_the_process_does_not_set() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(".env"), "GPT_IMAGE_PANEL_TEST_ONLY_SETTING=from-dotenv\n# comment\nPATH=overridden\n").unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "GPT_IMAGE_PANEL_TEST_ONLY_SETTING=from-dotenv\n# comment\nPATH=overridden\n",
+    )
+    .unwrap();
     let env = EnvSnapshot::from_process(dir.path()).unwrap();
     assert_eq!(env.get("GPT_IMAGE_PANEL_TEST_ONLY_SETTING"), Some("from-dotenv"));
     assert_ne!(env.get("PATH"), Some("overridden"), "the process environment wins over .env");

@@ -21,13 +21,19 @@ async fn version_reports_the_build_and_the_release_page() {
                "release_url": "https://github.com/Z1rconium/gpt-image-linux/releases/latest"})
     );
     let app = spawn_app_with(&[("APP_VERSION", "v2.0.0-custom"), ("GITHUB_REPO", "")]).await;
-    assert_eq!(get_json(&app, "/api/version").await, json!({"version": "v2.0.0-custom", "github_repo": "", "release_url": null}));
+    assert_eq!(
+        get_json(&app, "/api/version").await,
+        json!({"version": "v2.0.0-custom", "github_repo": "", "release_url": null})
+    );
 }
 
 #[tokio::test]
 async fn latest_is_unknown_when_checks_are_off() {
     let app = spawn_app().await;
-    assert_eq!(get_json(&app, "/api/version/latest").await, json!({"latest_version": null, "has_update": false, "checked_at": null}));
+    assert_eq!(
+        get_json(&app, "/api/version/latest").await,
+        json!({"latest_version": null, "has_update": false, "checked_at": null})
+    );
 }
 
 #[tokio::test]
@@ -64,7 +70,10 @@ async fn an_untrusted_certificate_is_refused() {
         ("VERSION_CHECK_RAW_BASE_URL", &front.base_url),
     ])
     .await;
-    assert_eq!(get_json(&app, "/api/version/latest").await, json!({"latest_version": null, "has_update": false, "checked_at": null}));
+    assert_eq!(
+        get_json(&app, "/api/version/latest").await,
+        json!({"latest_version": null, "has_update": false, "checked_at": null})
+    );
     assert_eq!(github.release_calls() + github.raw_calls(), 0, "no request got through the TLS handshake");
 }
 

@@ -93,7 +93,12 @@ impl MockUpstream {
         let state = Arc::new(MockState {
             base_url: Mutex::new(String::new()),
             requests: Mutex::new(Vec::new()),
-            knobs: Mutex::new(Knobs { delay: Duration::ZERO, failure: None, chat_mode: ChatMode::DataUrl, image: png_1x1() }),
+            knobs: Mutex::new(Knobs {
+                delay: Duration::ZERO,
+                failure: None,
+                chat_mode: ChatMode::DataUrl,
+                image: png_1x1(),
+            }),
         });
         let address = super::serve(poem::EndpointExt::data(route, state.clone())).await;
         let base_url = format!("http://{address}");
@@ -108,7 +113,12 @@ impl MockUpstream {
 
     /// Fails every API call with `status` and a JSON `{"error":{"message":…}}` body.
     pub fn fail_with(&self, status: u16, message: &str) {
-        self.set_failure(status, json!({"error": {"message": message, "type": "mock_error"}}).to_string(), "application/json", None);
+        self.set_failure(
+            status,
+            json!({"error": {"message": message, "type": "mock_error"}}).to_string(),
+            "application/json",
+            None,
+        );
     }
 
     /// Fails only the next `times` API calls.
@@ -156,9 +166,18 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
         return Response::builder().content_type("image/png").body(image);
     }
     let recorded = record(req, body, &path).await;
-    let response_format = recorded.json.as_ref().and_then(|j| j.get("response_format")).and_then(Value::as_str).map(str::to_string)
+    let response_format = recorded
+        .json
+        .as_ref()
+        .and_then(|j| j.get("response_format"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
         .or_else(|| recorded.parts_named("response_format").first().map(|p| p.text()));
-    let n = recorded.json.as_ref().and_then(|j| j.get("n")).and_then(Value::as_u64)
+    let n = recorded
+        .json
+        .as_ref()
+        .and_then(|j| j.get("n"))
+        .and_then(Value::as_u64)
         .or_else(|| recorded.parts_named("n").first().and_then(|p| p.text().parse().ok()))
         .unwrap_or(1);
     state.requests.lock().unwrap().push(recorded);
@@ -189,7 +208,8 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
     let file_url = format!("{base_url}/files/generated.png");
 
     if path.ends_with("/images/generations") || path.ends_with("/images/edits") {
-        let entry = if response_format.as_deref() == Some("url") { json!({"url": file_url}) } else { json!({"b64_json": b64}) };
+        let entry =
+            if response_format.as_deref() == Some("url") { json!({"url": file_url}) } else { json!({"b64_json": b64}) };
         let data: Vec<Value> = (0..n.max(1)).map(|_| entry.clone()).collect();
         return poem::web::Json(json!({"created": 1_764_000_000, "data": data})).into_response();
     }
@@ -203,7 +223,10 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
     if path.ends_with("/chat/completions") {
         return chat_reply(chat_mode, &b64, &file_url);
     }
-    Response::builder().status(StatusCode::NOT_FOUND).content_type("application/json").body(r#"{"error":{"message":"no route"}}"#)
+    Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .content_type("application/json")
+        .body(r#"{"error":{"message":"no route"}}"#)
 }
 
 async fn record(req: &Request, body: Body, path: &str) -> RecordedRequest {
@@ -213,7 +236,13 @@ async fn record(req: &Request, body: Body, path: &str) -> RecordedRequest {
         .map(|(name, value)| (name.as_str().to_string(), value.to_str().unwrap_or_default().to_string()))
         .collect();
     let is_multipart = req.content_type().is_some_and(|ct| ct.starts_with("multipart/form-data"));
-    let mut recorded = RecordedRequest { method: req.method().to_string(), path: path.to_string(), headers, json: None, parts: Vec::new() };
+    let mut recorded = RecordedRequest {
+        method: req.method().to_string(),
+        path: path.to_string(),
+        headers,
+        json: None,
+        parts: Vec::new(),
+    };
     if is_multipart {
         let mut body = poem::RequestBody::new(body);
         if let Ok(mut multipart) = Multipart::from_request(req, &mut body).await {

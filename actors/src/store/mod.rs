@@ -64,12 +64,7 @@ pub fn private_dir(dir: &Path) -> StoreResult<()> {
 /// Creates `file` if missing and makes it readable by the owner only.
 pub fn private_file(file: &Path) -> StoreResult<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(file)
-        .map_err(|e| io_error(file, e))?;
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(file).map_err(|e| io_error(file, e))?;
     set_mode(file, 0o600)
 }
 

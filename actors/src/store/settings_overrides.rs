@@ -34,8 +34,7 @@ pub async fn set(db: &DatabaseConnection, name: &str, value: &str) -> StoreResul
         value: Set(value.to_string()),
         updated_at: Set(to_db(chrono::Utc::now())),
     };
-    let on_conflict =
-        OnConflict::column(Column::Name).update_columns([Column::Value, Column::UpdatedAt]).to_owned();
+    let on_conflict = OnConflict::column(Column::Name).update_columns([Column::Value, Column::UpdatedAt]).to_owned();
     Entity::insert(row).on_conflict(on_conflict).exec(db).await?;
     Ok(())
 }
