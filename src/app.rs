@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,8 +39,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(env: EnvSnapshot) -> anyhow::Result<Application> {
-        // One crypto provider for every TLS client; a second install in the same process is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        outbound::install_crypto_provider();
         let boot = Config::from_raw(&RawSettings::resolve(&env, &Default::default())).context("invalid setting")?;
         let db = store::open(&boot.data_dir, &boot.database_file).await.context("cannot open the database")?;
         let overrides = settings_overrides::all(&db).await.context("cannot read settings overrides")?;
@@ -181,9 +179,4 @@ impl Endpoint for Router {
         }
         Ok(response)
     }
-}
-
-/// Makes sure a path the caller wants to hand out stays inside `root` (used by media routes later).
-pub fn is_inside(root: &Path, candidate: &Path) -> bool {
-    candidate.starts_with(root)
 }

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use gpt_image_panel::settings::{Config, EnvSnapshot, RawSettings, render_env_example, render_settings_table};
-use gpt_image_panel::{Application, api, telemetry};
+use gpt_image_panel::{Application, api, outbound, telemetry};
 
 const USAGE: &str = "usage: gpt-image-panel [serve|openapi|env-example|settings-table|migrate]
   serve        run the panel (default)
@@ -51,7 +51,11 @@ fn run(migrate_only: bool) -> ExitCode {
         Ok(config) => config,
         Err(err) => return fail(&format!("invalid setting {err}")),
     };
-    telemetry::init(&boot.log_level);
+    outbound::install_crypto_provider();
+    let telemetry = match telemetry::init(&boot.log_level, boot.otlp_endpoint.as_deref()) {
+        Ok(telemetry) => telemetry,
+        Err(err) => return fail(&format!("invalid setting OTEL_EXPORTER_OTLP_ENDPOINT: {err}")),
+    };
     let runtime =
         match tokio::runtime::Builder::new_multi_thread().worker_threads(boot.runtime_threads).enable_all().build() {
             Ok(runtime) => runtime,
@@ -66,6 +70,8 @@ fn run(migrate_only: bool) -> ExitCode {
         app.run_until_stopped(shutdown_signal()).await?;
         anyhow::Ok(())
     });
+    drop(runtime);
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("{err:#}")),

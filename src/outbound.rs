@@ -13,6 +13,12 @@ pub enum OutboundError {
     Build(String),
 }
 
+/// Selects the TLS implementation for every client in the process (HTTPS calls, the OTLP exporter).
+/// Must run before the first client is built; a repeated call is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client builder that trusts the system roots and `SSL_CERT_FILE`.
 pub fn client_builder(env: &EnvSnapshot) -> Result<reqwest::ClientBuilder, OutboundError> {
     let mut builder = reqwest::Client::builder()

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use tracing::Instrument;
 
 use super::client_ip::ClientInfo;
 use super::host::normalize_host;
@@ -41,43 +42,58 @@ pub struct SecurityEndpoint<E> {
 impl<E: Endpoint> Endpoint for SecurityEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let correlation_id = hex(&rand::random::<[u8; 16]>());
+        let span = tracing::info_span!(
+            "request",
+            http.method = %req.method(),
+            http.path = %req.uri().path(),
+            correlation_id = %correlation_id,
+            http.status = tracing::field::Empty,
+        );
+        let response = self.handle(req, &correlation_id).instrument(span.clone()).await;
+        span.record("http.status", response.status().as_u16());
+        Ok(response)
+    }
+}
+
+impl<E: Endpoint> SecurityEndpoint<E> {
+    async fn handle(&self, mut req: Request, correlation_id: &str) -> Response {
         let started = Instant::now();
         let config = self.state.settings.current();
-        let correlation_id = hex(&rand::random::<[u8; 16]>());
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let client = ClientInfo::resolve(&req, &config);
 
         let limit = body_limit::limit_for(&path, req.content_type(), &config);
         let mut response = match body_limit::enforce(&mut req, limit) {
-            Err(refusal) => refusal.render(&correlation_id),
+            Err(refusal) => refusal.render(correlation_id),
             Ok(tripped) => match guard(&req, &config, &client) {
                 Err(refusal) => {
                     tracing::warn!(client = %client.key(), %method, %path, code = refusal.code, "request refused");
-                    refusal.render(&correlation_id)
+                    refusal.render(correlation_id)
                 }
                 Ok(()) => {
-                    req.extensions_mut()
-                        .insert(RequestContext { correlation_id: correlation_id.clone(), client: client.clone() });
+                    let context = RequestContext { correlation_id: correlation_id.to_string(), client: client.clone() };
+                    req.extensions_mut().insert(context);
                     let result = self.inner.call(req).await;
                     if tripped.load(Ordering::SeqCst) {
-                        ApiError::too_large().render(&correlation_id)
+                        ApiError::too_large().render(correlation_id)
                     } else {
                         match result {
                             Ok(output) => output.into_response(),
-                            Err(err) => from_poem_error(err, &correlation_id).render(&correlation_id),
+                            Err(err) => from_poem_error(err, correlation_id).render(correlation_id),
                         }
                     }
                 }
             },
         };
-        headers::apply(&mut response, &path, &correlation_id);
+        headers::apply(&mut response, &path, correlation_id);
         tracing::info!(
             client = %client.key(), %method, %path, status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis() as u64, correlation_id = %correlation_id, "request"
+            elapsed_ms = started.elapsed().as_millis() as u64, "request"
         );
-        Ok(response)
+        response
     }
 }
 

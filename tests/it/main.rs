@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod binary;
 mod docs_and_drift;
 mod engine;
 mod errors;

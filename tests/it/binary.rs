@@ -1,0 +1,94 @@
+//! The real binary, started the way a user starts it: defaults, an empty working directory, no key.
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use poem::{Request, handler, web::Data};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::serve;
+
+type Captured = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+
+#[handler]
+async fn otlp_sink(req: &Request, body: Vec<u8>, captured: Data<&Captured>) -> &'static str {
+    let content_type = req.content_type().unwrap_or_default().to_string();
+    captured.lock().unwrap().push((req.uri().path().to_string(), content_type, body));
+    ""
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_key_serves_the_panel_and_exports_spans() {
+    let captured: Captured = Arc::default();
+    let sink = serve(poem::EndpointExt::data(otlp_sink, captured.clone())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("ENABLE_VERSION_CHECK", "false")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{sink}"))
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut key = None;
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+        if line.starts_with("  ") {
+            key = Some(line.trim().to_string());
+            break;
+        }
+    }
+    let key = key.expect("the generated key is printed");
+    assert_eq!(std::fs::read_to_string(dir.path().join("data/access_key")).unwrap().trim(), key);
+
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut healthy = false;
+    for _ in 0..300 {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(healthy, "the panel answers on its default host and the chosen port");
+    let page = client.get(&base).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("<script nonce="));
+    let unlock = client
+        .post(format!("{base}/api/access"))
+        .header("origin", &base)
+        .json(&serde_json::json!({"access_key": key}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlock.status(), 200);
+    let cookie = unlock.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "Secure by default: {cookie}");
+    assert!(dir.path().join("data/app.sqlite3").exists() && dir.path().join("images/thumbs").is_dir());
+
+    let pid = child.id().unwrap().to_string();
+    let signal = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(signal.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "graceful shutdown: {status}");
+
+    let exports = captured.lock().unwrap().clone();
+    let traces: Vec<_> = exports.iter().filter(|(path, _, _)| path == "/v1/traces").collect();
+    assert!(!traces.is_empty(), "spans were exported on shutdown");
+    assert_eq!(traces[0].1, "application/x-protobuf");
+    let body = traces.iter().flat_map(|(_, _, body)| body.clone()).collect::<Vec<u8>>();
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"request") && has(b"gpt-image-panel") && has(b"/api/access"), "request spans with the service name");
+}
