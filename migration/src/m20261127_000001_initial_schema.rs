@@ -177,41 +177,6 @@ const UP: &[&str] = &[
         total_bytes INTEGER NOT NULL
     )",
     "INSERT INTO gallery_totals (id, image_count, total_bytes) VALUES (1, 0, 0)",
-    "CREATE TRIGGER gallery_entries_counts_ai AFTER INSERT ON gallery_entries BEGIN
-        UPDATE gallery_totals SET image_count = image_count + 1, total_bytes = total_bytes + COALESCE(new.bytes, 0);
-        INSERT INTO gallery_filter_options (kind, value, ref_count)
-            SELECT 'model', new.model, 1 WHERE new.model IS NOT NULL AND new.model <> ''
-            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
-        INSERT INTO gallery_filter_options (kind, value, ref_count)
-            SELECT 'preset', new.api_preset_name, 1 WHERE new.api_preset_name IS NOT NULL AND new.api_preset_name <> ''
-            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
-        INSERT INTO gallery_filter_options (kind, value, ref_count)
-            SELECT 'size', new.size, 1 WHERE new.size <> ''
-            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
-    END",
-    "CREATE TRIGGER gallery_entries_counts_ad AFTER DELETE ON gallery_entries BEGIN
-        UPDATE gallery_totals SET image_count = image_count - 1, total_bytes = total_bytes - COALESCE(old.bytes, 0);
-        UPDATE gallery_filter_options SET ref_count = ref_count - 1
-            WHERE (kind = 'model' AND value = old.model) OR (kind = 'preset' AND value = old.api_preset_name)
-               OR (kind = 'size' AND value = old.size);
-        DELETE FROM gallery_filter_options WHERE ref_count <= 0;
-    END",
-    "CREATE TRIGGER gallery_entries_counts_au AFTER UPDATE OF bytes, model, api_preset_name, size ON gallery_entries BEGIN
-        UPDATE gallery_totals SET total_bytes = total_bytes - COALESCE(old.bytes, 0) + COALESCE(new.bytes, 0);
-        UPDATE gallery_filter_options SET ref_count = ref_count - 1
-            WHERE (kind = 'model' AND value = old.model) OR (kind = 'preset' AND value = old.api_preset_name)
-               OR (kind = 'size' AND value = old.size);
-        DELETE FROM gallery_filter_options WHERE ref_count <= 0;
-        INSERT INTO gallery_filter_options (kind, value, ref_count)
-            SELECT 'model', new.model, 1 WHERE new.model IS NOT NULL AND new.model <> ''
-            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
-        INSERT INTO gallery_filter_options (kind, value, ref_count)
-            SELECT 'preset', new.api_preset_name, 1 WHERE new.api_preset_name IS NOT NULL AND new.api_preset_name <> ''
-            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
-        INSERT INTO gallery_filter_options (kind, value, ref_count)
-            SELECT 'size', new.size, 1 WHERE new.size <> ''
-            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
-    END",
     // Thumbnails still to make, so a restart resumes the queue.
     "CREATE TABLE thumbnail_queue (
         filename TEXT PRIMARY KEY NOT NULL,
@@ -278,6 +243,47 @@ const UP: &[&str] = &[
     "CREATE INDEX idx_r2_sync_state_key ON r2_sync_state (object_key)",
 ];
 
+/// Filter-option reference counts for a row that appears (`new`) or disappears (`old`); shared by the
+/// insert, delete and update triggers so the three can never disagree.
+const COUNT_NEW_OPTIONS: &str = "\
+        INSERT INTO gallery_filter_options (kind, value, ref_count)
+            SELECT 'model', new.model, 1 WHERE new.model IS NOT NULL AND new.model <> ''
+            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
+        INSERT INTO gallery_filter_options (kind, value, ref_count)
+            SELECT 'preset', new.api_preset_name, 1 WHERE new.api_preset_name IS NOT NULL AND new.api_preset_name <> ''
+            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
+        INSERT INTO gallery_filter_options (kind, value, ref_count)
+            SELECT 'size', new.size, 1 WHERE new.size <> ''
+            ON CONFLICT (kind, value) DO UPDATE SET ref_count = ref_count + 1;
+";
+const UNCOUNT_OLD_OPTIONS: &str = "\
+        UPDATE gallery_filter_options SET ref_count = ref_count - 1
+            WHERE (kind = 'model' AND value = old.model) OR (kind = 'preset' AND value = old.api_preset_name)
+               OR (kind = 'size' AND value = old.size);
+        DELETE FROM gallery_filter_options WHERE ref_count <= 0;
+";
+
+/// Triggers that keep `gallery_totals` and `gallery_filter_options` in step with `gallery_entries`.
+fn count_triggers() -> Vec<String> {
+    let fill = |sql: &str| {
+        sql.replace("{COUNT_NEW_OPTIONS}", COUNT_NEW_OPTIONS).replace("{UNCOUNT_OLD_OPTIONS}", UNCOUNT_OLD_OPTIONS)
+    };
+    [
+        "CREATE TRIGGER gallery_entries_counts_ai AFTER INSERT ON gallery_entries BEGIN
+        UPDATE gallery_totals SET image_count = image_count + 1, total_bytes = total_bytes + COALESCE(new.bytes, 0);
+{COUNT_NEW_OPTIONS}    END",
+        "CREATE TRIGGER gallery_entries_counts_ad AFTER DELETE ON gallery_entries BEGIN
+        UPDATE gallery_totals SET image_count = image_count - 1, total_bytes = total_bytes - COALESCE(old.bytes, 0);
+{UNCOUNT_OLD_OPTIONS}    END",
+        "CREATE TRIGGER gallery_entries_counts_au AFTER UPDATE OF bytes, model, api_preset_name, size ON gallery_entries BEGIN
+        UPDATE gallery_totals SET total_bytes = total_bytes - COALESCE(old.bytes, 0) + COALESCE(new.bytes, 0);
+{UNCOUNT_OLD_OPTIONS}{COUNT_NEW_OPTIONS}    END",
+    ]
+    .iter()
+    .map(|sql| fill(sql))
+    .collect()
+}
+
 const DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS r2_sync_state",
     "DROP TABLE IF EXISTS gallery_jobs",
@@ -308,6 +314,9 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         for statement in UP {
             db.execute_unprepared(statement).await?;
+        }
+        for statement in count_triggers() {
+            db.execute_unprepared(&statement).await?;
         }
         Ok(())
     }

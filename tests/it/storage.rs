@@ -55,4 +55,14 @@ async fn the_schema_has_wal_foreign_keys_and_prompt_search() {
     db.execute_unprepared("DELETE FROM gallery_entries WHERE id = 'a'").await.unwrap();
     assert_eq!(one("SELECT image_count || '/' || total_bytes FROM gallery_totals").await, "1/50");
     assert_eq!(one("SELECT count(*) FROM gallery_entries_fts WHERE gallery_entries_fts MATCH '\"panda\"'").await, "0");
+    db.execute_unprepared("UPDATE gallery_entries SET model = 'dall-e-3', bytes = 70 WHERE id = 'b'").await.unwrap();
+    assert_eq!(one("SELECT image_count || '/' || total_bytes FROM gallery_totals").await, "1/70");
+    assert_eq!(
+        one("SELECT group_concat(value || '=' || ref_count) FROM gallery_filter_options WHERE kind = 'model'").await,
+        "dall-e-3=1"
+    );
+    assert_eq!(
+        one("SELECT group_concat(value || '=' || ref_count) FROM gallery_filter_options WHERE kind = 'size'").await,
+        "1024x1024=1"
+    );
 }
