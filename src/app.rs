@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use panel_actors::Engine;
 use panel_actors::store::{self, settings_overrides};
+use panel_actors::upstream::transport::Transport;
 use poem::http::{Method, StatusCode};
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
@@ -28,6 +29,8 @@ pub struct AppState {
     pub settings: SettingsHandle,
     pub db: DatabaseConnection,
     pub engine: Engine,
+    /// Builds outbound HTTP clients (trusted roots, SSRF-vetting resolver).
+    pub transport: Transport,
     pub version_check: VersionCheck,
 }
 
@@ -52,11 +55,12 @@ impl Application {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
 
-        let http = outbound::client(settings.env())?;
+        let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?;
+        let http = transport.plain_client()?;
         let engine = Engine::start().await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
-        let state = Arc::new(AppState { settings, db, engine, version_check: VersionCheck::new(http) });
+        let state = Arc::new(AppState { settings, db, engine, transport, version_check: VersionCheck::new(http) });
         Ok(Application { address, acceptor, state })
     }
 

@@ -5,5 +5,6 @@
 pub mod broadcaster;
 pub mod store;
 pub mod supervisor;
+pub mod upstream;
 
 pub use supervisor::{Engine, EngineError};

@@ -3,6 +3,7 @@
 mod config;
 mod generated;
 mod handle;
+pub mod secrets;
 mod table;
 
 pub use config::{Config, HostRule, PublicOrigin};
