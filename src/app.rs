@@ -32,6 +32,8 @@ pub struct AppState {
     /// Builds outbound HTTP clients (trusted roots, SSRF-vetting resolver).
     pub transport: Transport,
     pub version_check: VersionCheck,
+    /// Serializes read-modify-write saves of the settings document.
+    pub settings_writer: tokio::sync::Mutex<()>,
 }
 
 pub struct Application {
@@ -60,7 +62,14 @@ impl Application {
         let engine = Engine::start().await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
-        let state = Arc::new(AppState { settings, db, engine, transport, version_check: VersionCheck::new(http) });
+        let state = Arc::new(AppState {
+            settings,
+            db,
+            engine,
+            transport,
+            version_check: VersionCheck::new(http),
+            settings_writer: tokio::sync::Mutex::new(()),
+        });
         Ok(Application { address, acceptor, state })
     }
 

@@ -31,12 +31,12 @@ pub struct AccessRequest {
 }
 
 impl Validate for AccessRequest {
-    fn validate(&self) -> Vec<(&'static str, String)> {
+    fn validate(&self) -> Vec<(String, String)> {
         let chars = self.access_key.chars().count();
         if chars < 1 {
-            vec![("access_key", "String should have at least 1 character".into())]
+            vec![("access_key".into(), "String should have at least 1 character".into())]
         } else if chars > 4096 {
-            vec![("access_key", "String should have at most 4096 characters".into())]
+            vec![("access_key".into(), "String should have at most 4096 characters".into())]
         } else {
             Vec::new()
         }

@@ -3,6 +3,12 @@
 pub mod access;
 pub mod error;
 pub mod health;
+pub mod preset_health;
+pub mod presets;
+pub mod r2_health;
+pub mod settings;
+pub mod settings_models;
+pub mod settings_update;
 pub mod strict_json;
 pub mod version;
 
@@ -16,14 +22,16 @@ pub enum ApiTags {
     Access,
     /// The running version and update availability.
     Version,
+    /// API presets, the global proxy and webhook, the prompt optimizer and R2 backup settings.
+    Settings,
 }
 
-pub type Apis = (health::HealthApi, access::AccessApi, version::VersionApi);
+pub type Apis = (health::HealthApi, access::AccessApi, version::VersionApi, settings::SettingsApi, presets::PresetsApi);
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (health::HealthApi, access::AccessApi, version::VersionApi),
+        (health::HealthApi, access::AccessApi, version::VersionApi, settings::SettingsApi, presets::PresetsApi),
         "GPT Image Panel",
         env!("CARGO_PKG_VERSION"),
     )

@@ -11,14 +11,18 @@ use super::error::ApiError;
 
 /// Checks that serde cannot express (lengths, ranges). Returns `(field, message)` pairs.
 pub trait Validate {
-    fn validate(&self) -> Vec<(&'static str, String)> {
+    fn validate(&self) -> Vec<(String, String)> {
         Vec::new()
     }
 }
 
-pub struct StrictJson<T>(pub T);
+/// With `OPTIONAL = true` an empty body reads as `{}`.
+pub struct StrictJson<T, const OPTIONAL: bool = false>(pub T);
 
-impl<'a, T> ApiExtractor<'a> for StrictJson<T>
+/// A JSON body that may be left out entirely.
+pub type OptionalJson<T> = StrictJson<T, true>;
+
+impl<'a, T, const OPTIONAL: bool> ApiExtractor<'a> for StrictJson<T, OPTIONAL>
 where
     T: Type + DeserializeOwned + Validate + Send,
 {
@@ -34,7 +38,7 @@ where
         Some(MetaRequest {
             description: None,
             content: vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }],
-            required: true,
+            required: !OPTIONAL,
         })
     }
 
@@ -45,7 +49,8 @@ where
     ) -> poem::Result<Self> {
         // A body cut short by the size limit surfaces here as a read error; the security layer
         // turns it into 413 because it saw the limit trip.
-        let bytes = body.take()?.into_bytes().await.map_err(|_| ApiError::too_large())?;
+        let bytes = body.take()?.into_vec().await.map_err(|_| ApiError::too_large())?;
+        let bytes = if OPTIONAL && bytes.iter().all(u8::is_ascii_whitespace) { b"{}".to_vec() } else { bytes };
         let value: T = parse(&bytes).map_err(ApiError::validation)?;
         let problems = value.validate();
         if problems.is_empty() {

@@ -3,6 +3,7 @@
 mod config;
 mod generated;
 mod handle;
+pub mod panel;
 pub mod secrets;
 mod table;
 

@@ -36,7 +36,6 @@ fn base_settings(dir: &Path) -> Vec<(String, String)> {
         ("ACCESS_KEY".into(), ACCESS_KEY.into()),
         ("ACCESS_COOKIE_SECURE".into(), "false".into()),
         ("ENABLE_VERSION_CHECK".into(), "false".into()),
-        ("UPSTREAM_ALLOW_PRIVATE_NETWORK".into(), "true".into()),
     ]
 }
 

@@ -13,5 +13,6 @@ mod helpers;
 mod mock_upstream;
 mod security;
 mod settings;
+mod settings_api;
 mod storage;
 mod version;

@@ -2,6 +2,7 @@
 //! each aggregate. The only place that writes SQL.
 
 pub mod access_failures;
+pub mod presets;
 pub mod settings_overrides;
 pub mod time;
 

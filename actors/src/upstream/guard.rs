@@ -25,6 +25,7 @@ pub enum Purpose {
     UpstreamApi,
     Webhook,
     ImageDownload,
+    R2Endpoint,
 }
 
 impl Purpose {
@@ -33,6 +34,7 @@ impl Purpose {
             Purpose::UpstreamApi => "Only HTTPS URLs are allowed for upstream API",
             Purpose::Webhook => "Only HTTPS URLs are allowed for webhook callbacks",
             Purpose::ImageDownload => "Only HTTPS URLs are allowed for image URLs",
+            Purpose::R2Endpoint => "R2 endpoint URL must use https://",
         }
     }
 
@@ -48,6 +50,7 @@ impl Purpose {
             Purpose::UpstreamApi => "Hostname",
             Purpose::Webhook => "Webhook hostname",
             Purpose::ImageDownload => "Image URL hostname",
+            Purpose::R2Endpoint => "R2 endpoint hostname",
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Everything that talks to the outside: the SSRF guard every outbound URL passes, and the HTTP
 //! transport whose DNS resolver only ever hands out vetted addresses.
 
+pub mod endpoint;
 pub mod guard;
 pub mod transport;
