@@ -9,6 +9,7 @@ pub mod r2_health;
 pub mod settings;
 pub mod settings_models;
 pub mod settings_update;
+pub mod snippets;
 pub mod strict_json;
 pub mod version;
 
@@ -24,14 +25,30 @@ pub enum ApiTags {
     Version,
     /// API presets, the global proxy and webhook, the prompt optimizer and R2 backup settings.
     Settings,
+    /// Saved prompts.
+    Snippets,
 }
 
-pub type Apis = (health::HealthApi, access::AccessApi, version::VersionApi, settings::SettingsApi, presets::PresetsApi);
+pub type Apis = (
+    health::HealthApi,
+    access::AccessApi,
+    version::VersionApi,
+    settings::SettingsApi,
+    presets::PresetsApi,
+    snippets::SnippetsApi,
+);
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (health::HealthApi, access::AccessApi, version::VersionApi, settings::SettingsApi, presets::PresetsApi),
+        (
+            health::HealthApi,
+            access::AccessApi,
+            version::VersionApi,
+            settings::SettingsApi,
+            presets::PresetsApi,
+            snippets::SnippetsApi,
+        ),
         "GPT Image Panel",
         env!("CARGO_PKG_VERSION"),
     )

@@ -14,5 +14,6 @@ mod mock_upstream;
 mod security;
 mod settings;
 mod settings_api;
+mod snippets;
 mod storage;
 mod version;

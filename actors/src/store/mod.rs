@@ -4,6 +4,7 @@
 pub mod access_failures;
 pub mod presets;
 pub mod settings_overrides;
+pub mod snippets;
 pub mod time;
 
 use std::path::Path;
