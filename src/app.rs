@@ -50,6 +50,7 @@ impl Application {
         let overrides = settings_overrides::all(&db).await.context("cannot read settings overrides")?;
         let effective = Config::from_raw(&RawSettings::resolve(&env, &overrides)).context("invalid setting")?;
         let generated_key = access_key_fallback(&effective)?;
+        sync_env_values(&db, &env).await?;
         let settings = SettingsHandle::new(env, &overrides, generated_key).context("invalid setting")?;
         let config = settings.current();
         announce(&config, &settings);
@@ -91,6 +92,20 @@ impl Application {
         self.state.db.clone().close().await.ok();
         result
     }
+}
+
+/// Records what the environment says at this start, for Overall Config. Secret values are never
+/// written, only whether they are set.
+async fn sync_env_values(db: &DatabaseConnection, env: &EnvSnapshot) -> anyhow::Result<()> {
+    let values: Vec<(String, String, bool)> = crate::settings::TABLE
+        .iter()
+        .map(|def| {
+            let value = env.get(def.name);
+            let shown = if def.secret { String::new() } else { value.unwrap_or_default().to_string() };
+            (def.name.to_string(), shown, value.is_some())
+        })
+        .collect();
+    settings_overrides::sync_env(db, &values).await.context("cannot record the environment")
 }
 
 /// A2: with no `ACCESS_KEY` and no explicit opt-out, a random key is created once in the data dir.

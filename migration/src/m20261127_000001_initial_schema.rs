@@ -22,6 +22,13 @@ const UP: &[&str] = &[
         value TEXT NOT NULL,
         updated_at TEXT NOT NULL
     )",
+    // What the environment said at the last start, for Overall Config (secret values are never stored).
+    "CREATE TABLE settings_env_values (
+        name TEXT PRIMARY KEY NOT NULL,
+        env_value TEXT NOT NULL,
+        is_env_set INTEGER NOT NULL CHECK (is_env_set IN (0, 1)),
+        synced_at TEXT NOT NULL
+    )",
     // Small JSON documents owned by the settings page (active preset, proxy, webhook, optimizer, R2).
     "CREATE TABLE settings_kv (
         key TEXT PRIMARY KEY NOT NULL,
@@ -305,6 +312,7 @@ const DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS access_failures",
     "DROP TABLE IF EXISTS api_presets",
     "DROP TABLE IF EXISTS settings_kv",
+    "DROP TABLE IF EXISTS settings_env_values",
     "DROP TABLE IF EXISTS settings_overrides",
 ];
 

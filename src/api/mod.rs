@@ -3,6 +3,7 @@
 pub mod access;
 pub mod error;
 pub mod health;
+pub mod overall_config;
 pub mod preset_health;
 pub mod presets;
 pub mod r2_health;
@@ -35,6 +36,7 @@ pub type Apis = (
     version::VersionApi,
     settings::SettingsApi,
     presets::PresetsApi,
+    overall_config::OverallConfigApi,
     snippets::SnippetsApi,
 );
 
@@ -47,6 +49,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             version::VersionApi,
             settings::SettingsApi,
             presets::PresetsApi,
+            overall_config::OverallConfigApi,
             snippets::SnippetsApi,
         ),
         "GPT Image Panel",

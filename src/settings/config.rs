@@ -137,6 +137,14 @@ impl Config {
         if cookie_name.is_empty() || !cookie_name.bytes().all(is_cookie_name_byte) {
             return Err(SettingError::new("ACCESS_KEY_COOKIE_NAME", "must be a non-empty cookie token"));
         }
+        let cookie_secure = r.bool("ACCESS_COOKIE_SECURE");
+        if cookie_name.starts_with("__Host-") && !cookie_secure {
+            // Browsers drop a `__Host-` cookie without `Secure`: nobody could ever unlock.
+            return Err(SettingError::new(
+                "ACCESS_COOKIE_SECURE",
+                "must be true when ACCESS_KEY_COOKIE_NAME starts with __Host-",
+            ));
+        }
         let public_origin = match raw.get("PUBLIC_ORIGIN").trim() {
             "" => PublicOrigin::Unset,
             text => Origin::parse(text).map_or(PublicOrigin::Invalid, PublicOrigin::Valid),
@@ -158,7 +166,7 @@ impl Config {
             access_key: Some(r.text("ACCESS_KEY")).filter(|key| !key.is_empty()),
             allow_unauthenticated: r.bool("ALLOW_UNAUTHENTICATED"),
             cookie_name,
-            cookie_secure: r.bool("ACCESS_COOKIE_SECURE"),
+            cookie_secure,
             access_max_failures: r.int("ACCESS_MAX_FAILURES").min(u32::MAX as i64) as u32,
             access_lockout: Duration::from_secs(r.int("ACCESS_LOCKOUT_SECONDS") as u64),
             ip_allowlist: parse_networks(raw.get("IP_ALLOWLIST")),

@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::{Config, EnvSnapshot, RawSettings, SettingError};
+use super::{Config, Effect, EnvSnapshot, RawSettings, SettingError, TABLE};
 
 pub struct SettingsHandle {
     env: EnvSnapshot,
     /// A2: the key generated at first start when no `ACCESS_KEY` is configured.
     generated_access_key: Option<String>,
+    /// Overrides as they were at start: settings that need a restart keep these until then.
+    startup_overrides: HashMap<String, String>,
     current: RwLock<(Arc<RawSettings>, Arc<Config>)>,
 }
 
@@ -20,7 +22,12 @@ impl SettingsHandle {
         generated_access_key: Option<String>,
     ) -> Result<Self, SettingError> {
         let (raw, config) = derive(&env, overrides, generated_access_key.as_deref())?;
-        Ok(SettingsHandle { env, generated_access_key, current: RwLock::new((raw, config)) })
+        Ok(SettingsHandle {
+            env,
+            generated_access_key,
+            startup_overrides: overrides.clone(),
+            current: RwLock::new((raw, config)),
+        })
     }
 
     pub fn current(&self) -> Arc<Config> {
@@ -35,9 +42,22 @@ impl SettingsHandle {
         &self.env
     }
 
-    /// Re-derives the config after overrides changed; on error nothing changes.
+    /// Checks that stored `overrides` make a valid configuration, without applying anything.
+    pub fn validate(&self, overrides: &HashMap<String, String>) -> Result<(), SettingError> {
+        derive(&self.env, overrides, self.generated_access_key.as_deref()).map(|_| ())
+    }
+
+    /// Applies changed overrides: hot-reloadable settings take the new values at once, the others
+    /// keep their start-time values until the next start. On error nothing changes.
     pub fn reload(&self, overrides: &HashMap<String, String>) -> Result<(), SettingError> {
-        let next = derive(&self.env, overrides, self.generated_access_key.as_deref())?;
+        let running: HashMap<String, String> = TABLE
+            .iter()
+            .filter_map(|def| {
+                let source = if def.effect == Effect::HotReload { overrides } else { &self.startup_overrides };
+                source.get(def.name).map(|value| (def.name.to_string(), value.clone()))
+            })
+            .collect();
+        let next = derive(&self.env, &running, self.generated_access_key.as_deref())?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
         Ok(())
     }

@@ -11,6 +11,7 @@ mod errors;
 mod frontend;
 mod helpers;
 mod mock_upstream;
+mod overall_config;
 mod security;
 mod settings;
 mod settings_api;
