@@ -4,6 +4,7 @@
 pub mod api;
 pub mod app;
 pub mod outbound;
+pub mod prompt_optimizer;
 pub mod settings;
 pub mod telemetry;
 pub mod version_check;

@@ -6,6 +6,7 @@ pub mod health;
 pub mod overall_config;
 pub mod preset_health;
 pub mod presets;
+pub mod prompt;
 pub mod r2_health;
 pub mod settings;
 pub mod settings_models;
@@ -28,6 +29,8 @@ pub enum ApiTags {
     Settings,
     /// Saved prompts.
     Snippets,
+    /// The prompt optimizer.
+    Prompt,
 }
 
 pub type Apis = (
@@ -38,6 +41,7 @@ pub type Apis = (
     presets::PresetsApi,
     overall_config::OverallConfigApi,
     snippets::SnippetsApi,
+    prompt::PromptApi,
 );
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
@@ -51,6 +55,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             presets::PresetsApi,
             overall_config::OverallConfigApi,
             snippets::SnippetsApi,
+            prompt::PromptApi,
         ),
         "GPT Image Panel",
         env!("CARGO_PKG_VERSION"),

@@ -159,7 +159,7 @@ pub static TABLE: &[SettingDef] = &[
     SettingDef::new(Upstream, "DEFAULT_RESPONSES_MODEL", Text, "gpt-5.4", HotReload, "Fallback top-level model for /v1/responses when no request or preset model is given"),
     SettingDef::new(Upstream, "DEFAULT_UPSTREAM_SOCKS5_PROXY", Text, "", HotReload, "Optional default global SOCKS5 proxy (socks5:// or socks5h://) or env ref for generation/edit upstream calls").secret(),
     SettingDef::new(Upstream, "UPSTREAM_HOST_ALLOWLIST", List, "", HotReload, "Optional comma-separated hostname allowlist for generation/edit upstream API URLs"),
-    SettingDef::new(Upstream, "UPSTREAM_ALLOW_PRIVATE_NETWORK", Bool, "false", HotReload, "Allow upstream URLs on loopback/private networks and plain http:// (local gateways, tests); off keeps the SSRF guard strict"),
+    SettingDef::new(Upstream, "UPSTREAM_ALLOW_PRIVATE_NETWORK", Bool, "false", HotReload, "Allow upstream, prompt optimizer and R2 endpoints on loopback/private networks and plain http:// (local gateways, tests); off keeps the SSRF guard strict"),
     SettingDef::new(Upstream, "AIOHTTP_CONNECTION_LIMIT", int(1, I64), "100", Restart, "Total concurrent outbound connections for upstream, probe and download calls"),
     SettingDef::new(Upstream, "AIOHTTP_CONNECTION_LIMIT_PER_HOST", int(0, I64), "20", Restart, "Idle pooled connections kept per upstream host; 0 disables the per-host cap"),
     // Request and file limits

@@ -3,8 +3,7 @@ use gpt_image_panel::settings::{render_env_example, render_settings_table};
 
 use crate::helpers::*;
 
-const REGENERATE: &str = "regenerate with `cargo run -q -- openapi > openapi/openapi.json`, \
-`cargo run -q -- env-example > .env.example` and `cargo run -q -- settings-table` (into README.md)";
+const REGENERATE: &str = "run ./scripts/regenerate";
 
 fn repo_file(path: &str) -> String {
     std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap_or_default()

@@ -12,6 +12,7 @@ mod frontend;
 mod helpers;
 mod mock_upstream;
 mod overall_config;
+mod prompt;
 mod security;
 mod settings;
 mod settings_api;

@@ -15,8 +15,10 @@ use serde_json::{Value, json};
 
 use super::fixtures::{PNG_1X1_BASE64, png_1x1};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChatMode {
+    /// `message.content` is exactly this text (what a prompt optimizer answers).
+    Text(String),
     /// `message.content` holds a `data:image/png;base64,…` URL.
     DataUrl,
     /// `message.content` holds a Markdown image link to a downloadable URL.
@@ -191,7 +193,7 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
                 knobs.failure = None;
             }
         }
-        (knobs.delay, failure, knobs.chat_mode, knobs.image.clone())
+        (knobs.delay, failure, knobs.chat_mode.clone(), knobs.image.clone())
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -270,6 +272,7 @@ fn chat_reply(mode: ChatMode, b64: &str, file_url: &str) -> Response {
         .into_response()
     };
     match mode {
+        ChatMode::Text(text) => message(text),
         ChatMode::DataUrl => message(format!("Here is your image: {data_url}")),
         ChatMode::MarkdownLink => message(format!("![generated image]({file_url} \"image\")")),
         ChatMode::BareUrl => message(format!("Download it from {file_url} within an hour.")),

@@ -1,0 +1,208 @@
+//! The prompt optimizer routes: rewrite a prompt, and read or replace the optimizer's system prompt
+//! (stored as `DATA_DIR/prompt_optimizer_system_prompt.md`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use serde::Deserialize;
+
+use super::ApiTags;
+use super::error::{ApiError, ApiResult};
+use super::settings::load;
+use super::settings_models::max_len;
+use super::strict_json::{StrictJson, Validate};
+use crate::app::AppState;
+use crate::prompt_optimizer::{
+    DEFAULT_SYSTEM_PROMPT, OptimizeRequest, SYSTEM_PROMPT_FILE, SYSTEM_PROMPT_MAX_CHARS, optimize,
+};
+
+pub struct PromptApi;
+
+fn default_language() -> String {
+    "en".to_string()
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct OptimizeBody {
+    /// The prompt to rewrite.
+    pub prompt: String,
+    /// How to change the prompt; switches from "improve" to "modify".
+    pub intent: Option<String>,
+    /// `en`, `zh-CN`, or `same` (the language of the prompt).
+    #[serde(default = "default_language")]
+    #[oai(default = "default_language")]
+    pub target_language: String,
+    /// The image request this prompt is for (context only).
+    pub api_path: Option<String>,
+    pub model: Option<String>,
+    pub size: Option<String>,
+    pub quality: Option<String>,
+}
+
+impl Validate for OptimizeBody {
+    fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let chars = self.prompt.chars().count();
+        if chars == 0 {
+            problems.push(("prompt".into(), "String should have at least 1 character".into()));
+        } else if chars > 4000 {
+            problems.push(("prompt".into(), "String should have at most 4000 characters".into()));
+        } else if self.prompt.trim().is_empty() {
+            problems.push(("prompt".into(), "prompt must not be empty".into()));
+        }
+        max_len(&mut problems, "intent", self.intent.as_deref(), 1200);
+        if !["en", "zh-CN", "same"].contains(&self.target_language.as_str()) {
+            problems.push(("target_language".into(), "Input should be 'en', 'zh-CN' or 'same'".into()));
+        }
+        if let Some(path) = &self.api_path
+            && !panel_actors::upstream::endpoint::API_PATHS.contains(&path.as_str())
+        {
+            problems.push((
+                "api_path".into(),
+                "Input should be '/v1/images/generations', '/v1/responses' or '/v1/chat/completions'".into(),
+            ));
+        }
+        max_len(&mut problems, "model", self.model.as_deref(), 200);
+        max_len(&mut problems, "size", self.size.as_deref(), 40);
+        if let Some(quality) = &self.quality
+            && !["auto", "low", "medium", "high"].contains(&quality.as_str())
+        {
+            problems.push(("quality".into(), "Input should be 'auto', 'low', 'medium' or 'high'".into()));
+        }
+        problems
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct OptimizeResult {
+    pub optimized_prompt: String,
+    /// The model that answered.
+    pub model: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct SystemPromptBody {
+    pub system_prompt: String,
+}
+
+impl Validate for SystemPromptBody {
+    fn validate(&self) -> Vec<(String, String)> {
+        let chars = self.system_prompt.chars().count();
+        let problem = if chars == 0 {
+            Some("String should have at least 1 character".to_string())
+        } else if chars > SYSTEM_PROMPT_MAX_CHARS {
+            Some(format!("String should have at most {SYSTEM_PROMPT_MAX_CHARS} characters"))
+        } else if self.system_prompt.trim().is_empty() {
+            Some("system_prompt must not be empty".to_string())
+        } else {
+            None
+        };
+        problem.map(|p| ("system_prompt".to_string(), p)).into_iter().collect()
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct SystemPrompt {
+    /// The prompt in use: the saved one, or the built-in default.
+    pub system_prompt: String,
+    pub default_system_prompt: String,
+    /// Whether a saved prompt file exists.
+    pub customized: bool,
+}
+
+fn normalize(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n").trim().to_string()
+}
+
+fn prompt_file(state: &AppState) -> PathBuf {
+    state.settings.current().data_dir.join(SYSTEM_PROMPT_FILE)
+}
+
+/// The saved system prompt when it exists and is usable, else the default.
+async fn read_system_prompt(state: &AppState) -> SystemPrompt {
+    let saved = tokio::fs::read_to_string(prompt_file(state)).await.ok();
+    let usable =
+        saved.as_deref().map(normalize).filter(|t| !t.is_empty() && t.chars().count() <= SYSTEM_PROMPT_MAX_CHARS);
+    SystemPrompt {
+        system_prompt: usable.unwrap_or_else(|| normalize(DEFAULT_SYSTEM_PROMPT)),
+        default_system_prompt: normalize(DEFAULT_SYSTEM_PROMPT),
+        customized: saved.is_some(),
+    }
+}
+
+/// Writes through a private temporary file and renames it, so readers never see half a prompt.
+fn write_private_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)
+}
+
+#[OpenApi(tag = "ApiTags::Prompt")]
+impl PromptApi {
+    /// Rewrite a prompt through the configured Chat Completions endpoint.
+    #[oai(path = "/api/prompt/optimize", method = "post", operation_id = "optimize_prompt")]
+    async fn optimize(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: StrictJson<OptimizeBody>,
+    ) -> ApiResult<Json<OptimizeResult>> {
+        let body = body.0;
+        let settings = load(&state).await?;
+        let system_prompt = read_system_prompt(&state).await.system_prompt;
+        let request = OptimizeRequest {
+            prompt: body.prompt.trim().to_string(),
+            intent: body.intent.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
+            target_language: body.target_language,
+            api_path: body.api_path,
+            model: body.model,
+            size: body.size,
+            quality: body.quality,
+        };
+        let config = state.settings.current();
+        let env = state.settings.env();
+        let optimized = optimize(&request, &settings.optimizer, &system_prompt, &config, env, &state.transport).await?;
+        Ok(Json(OptimizeResult {
+            optimized_prompt: optimized.optimized_prompt,
+            model: optimized.model,
+            duration_ms: optimized.duration_ms,
+        }))
+    }
+
+    /// The optimizer's system prompt, or the built-in default.
+    #[oai(path = "/api/prompt/optimizer-system-prompt", method = "get", operation_id = "get_optimizer_system_prompt")]
+    async fn system_prompt(&self, state: Data<&Arc<AppState>>) -> Json<SystemPrompt> {
+        Json(read_system_prompt(&state).await)
+    }
+
+    /// Replace the optimizer's system prompt.
+    #[oai(path = "/api/prompt/optimizer-system-prompt", method = "post", operation_id = "save_optimizer_system_prompt")]
+    async fn save_system_prompt(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: StrictJson<SystemPromptBody>,
+    ) -> ApiResult<Json<SystemPrompt>> {
+        let text = normalize(&body.0.system_prompt);
+        let path = prompt_file(&state);
+        let contents = format!("{text}\n");
+        tokio::task::spawn_blocking(move || write_private_atomically(&path, &contents))
+            .await
+            .map_err(|_| ApiError::internal())?
+            .map_err(|err| {
+                tracing::error!(error = %err, "cannot save the optimizer system prompt");
+                ApiError::internal()
+            })?;
+        Ok(Json(read_system_prompt(&state).await))
+    }
+}
