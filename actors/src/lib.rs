@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod broadcaster;
+pub mod r2;
 pub mod store;
 pub mod supervisor;
 pub mod upstream;

@@ -40,6 +40,7 @@ pub type Apis = (
     settings::SettingsApi,
     presets::PresetsApi,
     overall_config::OverallConfigApi,
+    r2_health::R2HealthApi,
     snippets::SnippetsApi,
     prompt::PromptApi,
 );
@@ -54,6 +55,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             settings::SettingsApi,
             presets::PresetsApi,
             overall_config::OverallConfigApi,
+            r2_health::R2HealthApi,
             snippets::SnippetsApi,
             prompt::PromptApi,
         ),

@@ -1,9 +1,27 @@
-//! R2 backup endpoint checks shared by settings saves and `POST /api/settings/r2/health`.
+//! "Test R2": `POST /api/settings/r2/health` checks a draft of the R2 backup settings (the saved ones
+//! with the request applied; nothing is saved), then probes the bucket: access, a prefix-scoped
+//! listing, a probe write and its cleanup.
 
+use std::sync::Arc;
+
+use panel_actors::r2::{self, Outcome, R2Target};
 use panel_actors::upstream::guard::{Policy, Purpose, vet};
+use poem::web::Data;
+use poem_openapi::OpenApi;
+use poem_openapi::payload::Json;
 
+use super::ApiTags;
 use super::error::{ApiError, ApiResult};
+use super::preset_health::{HealthCheck, HealthReport, worst};
+use super::settings::load;
+use super::settings_models::R2Update;
+use super::settings_update::{Problems, apply_r2, check_r2_endpoint};
+use super::strict_json::StrictJson;
+use crate::app::AppState;
 use crate::settings::Config;
+use crate::settings::panel::R2Settings;
+
+pub struct R2HealthApi;
 
 /// A changed R2 endpoint must not resolve to a private address (unless private networks are allowed).
 pub async fn check_endpoint_dns(endpoint: &str, previous: &str, config: &Config) -> ApiResult<()> {
@@ -17,4 +35,73 @@ pub async fn check_endpoint_dns(endpoint: &str, previous: &str, config: &Config)
         allow_private: config.upstream_allow_private_network,
     };
     vet(&url, &policy).await.map(|_| ()).map_err(|refused| ApiError::validation(refused.0))
+}
+
+fn check(name: &str, status: &str, message: impl Into<String>) -> HealthCheck {
+    HealthCheck { name: name.to_string(), status: status.to_string(), message: message.into() }
+}
+
+/// Resolved connection values, or the first thing missing.
+fn resolve(draft: &R2Settings, state: &AppState) -> Result<(String, String), String> {
+    if draft.endpoint_url.is_empty() {
+        return Err("R2 endpoint URL is not configured.".into());
+    }
+    if draft.bucket_name.is_empty() {
+        return Err("R2 bucket name is not configured.".into());
+    }
+    let env = state.settings.env();
+    let key_id = draft.access_key_id.resolve(env, "R2 access key ID")?.ok_or("R2 access key ID is not configured.")?;
+    let secret = draft
+        .secret_access_key
+        .resolve(env, "R2 secret access key")?
+        .ok_or("R2 secret access key is not configured.")?;
+    Ok((key_id, secret))
+}
+
+#[OpenApi(tag = "ApiTags::Settings")]
+impl R2HealthApi {
+    /// Check draft R2 backup settings and probe the bucket. Nothing is saved.
+    #[oai(path = "/api/settings/r2/health", method = "post", operation_id = "r2_health")]
+    async fn health(&self, state: Data<&Arc<AppState>>, body: StrictJson<R2Update>) -> ApiResult<Json<HealthReport>> {
+        let config = state.settings.current();
+        let saved = load(&state).await?.r2;
+        let mut problems = Problems::default();
+        let draft = apply_r2(&saved, &body.0, &config, &mut problems, "");
+        problems.into_result()?;
+        if !draft.endpoint_url.is_empty() {
+            check_r2_endpoint(&draft.endpoint_url, &config).map_err(ApiError::validation)?;
+            check_endpoint_dns(&draft.endpoint_url, "", &config).await?;
+        }
+
+        let mut checks = Vec::new();
+        let (key_id, secret) = match resolve(&draft, &state) {
+            Ok(credentials) => credentials,
+            Err(message) => {
+                checks.push(check("configuration", "error", message));
+                return Ok(Json(HealthReport { status: worst(&checks), checks }));
+            }
+        };
+        checks.push(check("configuration", "ok", "R2 configuration is complete"));
+        let target = R2Target {
+            endpoint: &draft.endpoint_url,
+            bucket: &draft.bucket_name,
+            region: &draft.region,
+            access_key_id: &key_id,
+            secret_access_key: &secret,
+        };
+        match r2::client(&target, &state.transport, config.upstream_allow_private_network) {
+            Err(err) => checks.push(check("client", "error", format!("Failed to create S3 client: {err}"))),
+            Ok(store) => {
+                for step in r2::probe(&store, &draft.key_prefix).await {
+                    checks.push(match step.outcome {
+                        Outcome::Ok(message) => check(step.name, "ok", message),
+                        Outcome::Warning(message) => check(step.name, "warning", message),
+                        Outcome::Error(message) => check(step.name, "error", message),
+                    });
+                }
+            }
+        }
+        let report = HealthReport { status: worst(&checks), checks };
+        Ok(Json(report))
+    }
 }

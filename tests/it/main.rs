@@ -13,6 +13,7 @@ mod helpers;
 mod mock_upstream;
 mod overall_config;
 mod prompt;
+mod r2_health;
 mod security;
 mod settings;
 mod settings_api;

@@ -444,7 +444,7 @@ async fn preset_health_reports_missing_credentials() {
 }
 
 /// A name other than `localhost` that this machine resolves to a loopback address.
-fn loopback_alias() -> String {
+pub fn loopback_alias() -> String {
     let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     hosts
         .lines()

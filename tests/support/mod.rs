@@ -5,6 +5,7 @@
 pub mod fixtures;
 pub mod github;
 pub mod mock_upstream;
+pub mod s3;
 pub mod tls;
 
 use std::net::SocketAddr;

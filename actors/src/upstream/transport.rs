@@ -23,6 +23,8 @@ pub enum TransportError {
 #[derive(Clone, Default)]
 pub struct Transport {
     extra_roots: Arc<Vec<reqwest::Certificate>>,
+    /// The same roots as PEM, for clients that take their own certificate type (object_store).
+    extra_roots_pem: Arc<Vec<u8>>,
 }
 
 impl Transport {
@@ -34,7 +36,12 @@ impl Transport {
         let cert_error = |reason: String| TransportError::CertFile { path: path.to_string(), reason };
         let pem = std::fs::read(path).map_err(|e| cert_error(e.to_string()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| cert_error(e.to_string()))?;
-        Ok(Transport { extra_roots: Arc::new(certs) })
+        Ok(Transport { extra_roots: Arc::new(certs), extra_roots_pem: Arc::new(pem) })
+    }
+
+    /// The PEM bundle from `SSL_CERT_FILE` (empty when none was given).
+    pub fn extra_roots_pem(&self) -> &[u8] {
+        &self.extra_roots_pem
     }
 
     /// A builder with our roots, a user agent, a connect timeout and no automatic redirects.
