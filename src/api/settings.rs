@@ -14,7 +14,10 @@ use super::settings_models::{SettingsResponse, SettingsUpdate};
 use super::settings_update::apply;
 use super::strict_json::StrictJson;
 use crate::app::AppState;
+use crate::settings::Config;
 use crate::settings::panel::PanelSettings;
+use crate::settings::secrets::Secret;
+use panel_actors::upstream::guard::{Policy, Purpose, vet};
 
 pub struct SettingsApi;
 
@@ -26,6 +29,22 @@ pub async fn load(state: &AppState) -> ApiResult<PanelSettings> {
 
 pub async fn save(state: &AppState, settings: &PanelSettings) -> ApiResult<()> {
     store::save(&state.db, &settings.to_document()).await.map_err(store_failed)
+}
+
+/// A new literal webhook URL passes the SSRF rules and `WEBHOOK_HOST_ALLOWLIST` now; a `${VAR}`
+/// reference is checked when a job uses it.
+async fn check_webhook(next: &Secret, current: &Secret, config: &Config) -> ApiResult<()> {
+    let Secret::Literal(text) = next else { return Ok(()) };
+    if next == current {
+        return Ok(());
+    }
+    let url = url::Url::parse(text).map_err(|_| ApiError::validation("webhook_url - Webhook URL must use https://"))?;
+    let policy = Policy {
+        purpose: Purpose::Webhook,
+        allowlist: config.webhook_host_allowlist.clone(),
+        allow_private: config.upstream_allow_private_network,
+    };
+    vet(&url, &policy).await.map(|_| ()).map_err(|refused| ApiError::validation(format!("webhook_url - {}", refused.0)))
 }
 
 fn store_failed(err: panel_actors::store::StoreError) -> ApiError {
@@ -54,6 +73,7 @@ impl SettingsApi {
         let config = state.settings.current();
         let current = load(&state).await?;
         let next = apply(&current, body.0, &config)?;
+        check_webhook(&next.webhook_url, &current.webhook_url, &config).await?;
         super::r2_health::check_endpoint_dns(&next.r2.endpoint_url, &current.r2.endpoint_url, &config).await?;
         save(&state, &next).await?;
         Ok(Json(SettingsResponse::new(&next, &config)))

@@ -25,6 +25,7 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn the_binary_prints_its_key_serves_the_panel_and_exports_spans() {
+    crate::helpers::install_crypto();
     let captured: Captured = Arc::default();
     let sink = serve(poem::EndpointExt::data(otlp_sink, captured.clone())).await;
     let dir = tempfile::tempdir().unwrap();
@@ -91,4 +92,124 @@ async fn the_binary_prints_its_key_serves_the_panel_and_exports_spans() {
     let body = traces.iter().flat_map(|(_, _, body)| body.clone()).collect::<Vec<u8>>();
     let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
     assert!(has(b"request") && has(b"gpt-image-panel") && has(b"/api/access"), "request spans with the service name");
+}
+
+#[tokio::test]
+async fn secrets_never_reach_logs_or_responses() {
+    let secrets = [
+        "panel-access-key-7f3a9c",
+        "sk-literal-upstream-41d2",
+        "proxy-password-9e8b",
+        "sk-optimizer-literal-55aa",
+        "sk-env-upstream-c0ffee",
+        "r2-secret-literal-beef",
+    ];
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("LOG_LEVEL", "debug")
+        .env("ENABLE_VERSION_CHECK", "false")
+        .env("ACCESS_KEY", secrets[0])
+        .env("ACCESS_COOKIE_SECURE", "false")
+        .env("ALLOW_PLAINTEXT_SECRETS", "true")
+        .env("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true")
+        .env("R2_ENDPOINT_HOST_ALLOWLIST", "127.0.0.1")
+        .env("ENV_UPSTREAM_KEY", secrets[4])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let logs = Arc::new(Mutex::new(String::new()));
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let logs = logs.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                logs.lock().unwrap().push_str(&line);
+                logs.lock().unwrap().push('\n');
+            }
+        });
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut bodies = String::new();
+    let mut cookie = String::new();
+    for key in ["wrong", &secrets[0][..10], secrets[0]] {
+        let response = client
+            .post(format!("{base}/api/access"))
+            .header("origin", &base)
+            .json(&serde_json::json!({"access_key": key}))
+            .send()
+            .await
+            .unwrap();
+        if let Some(value) = response.headers().get("set-cookie") {
+            cookie = value.to_str().unwrap().split(';').next().unwrap().to_string();
+        }
+        bodies.push_str(&response.text().await.unwrap());
+    }
+    let call = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        client
+            .request(method, format!("{base}{path}"))
+            .header("origin", &base)
+            .header("cookie", &cookie)
+            .json(&body)
+            .send()
+    };
+    let unreachable = format!("http://127.0.0.1:{}", free_port());
+    let steps = [
+        (
+            reqwest::Method::POST,
+            "/api/settings",
+            serde_json::json!({"api_url": unreachable, "api_key": secrets[1],
+            "upstream_socks5_proxy": format!("socks5://alice:{}@127.0.0.1:1080", secrets[2]),
+            "prompt_optimizer": {"enabled": true, "api_url": format!("{unreachable}/v1/chat/completions"), "api_key": secrets[3]},
+            "r2_backup": {"endpoint_url": unreachable, "bucket_name": "b", "access_key_id": "id", "secret_access_key": secrets[5]}}),
+        ),
+        (reqwest::Method::POST, "/api/settings/presets/default/health", serde_json::json!({"use_credentials": true})),
+        (reqwest::Method::POST, "/api/prompt/optimize", serde_json::json!({"prompt": "a fox"})),
+        (reqwest::Method::POST, "/api/settings/r2/health", serde_json::json!({})),
+        (
+            reqwest::Method::POST,
+            "/api/settings",
+            serde_json::json!({"api_url": unreachable, "api_key": "${ENV_UPSTREAM_KEY}"}),
+        ),
+        (reqwest::Method::POST, "/api/settings/presets/default/health", serde_json::json!({"use_credentials": true})),
+        (reqwest::Method::GET, "/api/settings/overall-config", serde_json::Value::Null),
+        (
+            reqwest::Method::POST,
+            "/api/settings",
+            serde_json::json!({"api_url": "https://a.example.com", "api_key": "not-a-${ref"}),
+        ),
+    ];
+    for (method, path, body) in steps {
+        let response = call(method, path, body).await.unwrap();
+        bodies.push_str(&response.text().await.unwrap());
+    }
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let logs = logs.lock().unwrap().clone();
+    assert!(logs.contains("/api/settings/r2/health"), "the log was captured");
+    assert!(bodies.contains("Upstream probe failed") || bodies.contains("probe"), "the probes ran: {bodies}");
+    for secret in secrets {
+        assert!(!logs.contains(secret), "{secret} appears in the log");
+        assert!(!bodies.contains(secret), "{secret} appears in a response");
+    }
 }

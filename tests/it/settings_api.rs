@@ -397,9 +397,12 @@ async fn preset_health_checks_locally_then_probes_the_endpoint() {
     mock.fail_with(405, "no");
     let report = ok_json(health(&app, &cookie, None).await).await;
     assert_eq!(report["checks"][3]["message"], "HEAD probe is not supported by upstream (HTTP 405)");
-    mock.fail_with_text(302, "");
+    // A redirect, here towards another loopback server, is reported and never followed.
+    let target = MockUpstream::start().await;
+    mock.redirect_to(&format!("{}/v1/images/generations", target.base_url));
     let report = ok_json(health(&app, &cookie, None).await).await;
     assert_eq!(report["checks"][3]["message"], "OPTIONS probe returned redirect HTTP 302; redirects are not followed");
+    assert!(target.requests().is_empty(), "the redirect target was never contacted");
 
     let bad = health(&app, &cookie, Some(json!({"use_credentials": "yes"}))).await;
     assert_envelope(bad, 422, "validation_error", "use_credentials - Input should be a valid boolean").await;
@@ -503,4 +506,85 @@ async fn ssrf_rules_refuse_private_targets_by_default() {
         report["checks"][1]["message"],
         "Hostname 'third.example' is not in the allowlist. Allowed: api.example.com, other.example"
     );
+}
+
+#[tokio::test]
+async fn literal_webhooks_are_ssrf_checked_when_saved() {
+    let secret = ("WEBHOOK_SIGNING_SECRET", "0123456789abcdef0123456789abcdef");
+    let (app, cookie) = unlocked(&[("ALLOW_PLAINTEXT_SECRETS", "true"), secret, ("WEBHOOK_HOST_ALLOWLIST", "")]).await;
+    let save = |url: &str| json!({"api_url": "https://a.example.com", "webhook_url": url});
+    let private = api(&app, &cookie, Method::POST, "/api/settings", Some(save("https://127.0.0.1/hook"))).await;
+    assert_envelope(
+        private,
+        422,
+        "validation_error",
+        "webhook_url - Webhook hostname '127.0.0.1' resolves to private/internal IP(s): '127.0.0.1'",
+    )
+    .await;
+    let plain = api(&app, &cookie, Method::POST, "/api/settings", Some(save("http://hooks.example.com/x"))).await;
+    assert_envelope(plain, 422, "validation_error", "webhook_url - Webhook URL must use https://").await;
+    // A reference is resolved and checked when a job uses it.
+    let by_ref = ok_json(api(&app, &cookie, Method::POST, "/api/settings", Some(save("${HOOK_URL}"))).await).await;
+    assert_eq!(by_ref["webhook_url_masked"], "${HOOK_URL}");
+
+    let (app, cookie) =
+        unlocked(&[("ALLOW_PLAINTEXT_SECRETS", "true"), secret, ("WEBHOOK_HOST_ALLOWLIST", "hooks.example.com")]).await;
+    let refused = api(&app, &cookie, Method::POST, "/api/settings", Some(save("https://other.example.com/x"))).await;
+    assert_envelope(
+        refused,
+        422,
+        "validation_error",
+        "webhook_url - Webhook hostname 'other.example.com' is not in the allowlist. Allowed: hooks.example.com",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn stored_literals_still_load_after_plaintext_secrets_are_switched_off() {
+    let app = spawn_app_with(&[("ALLOW_PLAINTEXT_SECRETS", "true")]).await;
+    let cookie = app.unlock().await;
+    ok_json(
+        api(
+            &app,
+            &cookie,
+            Method::POST,
+            "/api/settings",
+            Some(json!({"api_url": "https://a.example.com", "api_key": "sk-literal-0123456789",
+        "upstream_socks5_proxy": "socks5://user:pw@proxy.example:1080"})),
+        )
+        .await,
+    )
+    .await;
+    let dir = app.dir.clone();
+    app.stop().await;
+    let app = spawn_app_in(dir, &[("ALLOW_PLAINTEXT_SECRETS", "false")]).await;
+    let cookie = app.unlock().await;
+    let loaded = ok_json(api(&app, &cookie, Method::GET, "/api/settings", None).await).await;
+    assert_eq!(
+        (loaded["api_key_source"].clone(), loaded["api_key_masked"].clone()),
+        (json!("stored"), json!("sk-l***6789"))
+    );
+    assert_eq!(loaded["upstream_socks5_proxy_masked"], "socks5://user:***@proxy.example:1080");
+    // Unrelated saves keep working; a new literal is refused.
+    ok_json(
+        api(
+            &app,
+            &cookie,
+            Method::POST,
+            "/api/settings",
+            Some(json!({"api_url": "https://a.example.com", "preset_name": "Renamed",
+        "upstream_socks5_proxy": loaded["upstream_socks5_proxy_masked"]})),
+        )
+        .await,
+    )
+    .await;
+    let refused = api(
+        &app,
+        &cookie,
+        Method::POST,
+        "/api/settings",
+        Some(json!({"api_url": "https://a.example.com", "api_key": "sk-new-literal"})),
+    )
+    .await;
+    assert_eq!(refused.status(), 422);
 }

@@ -128,6 +128,11 @@ impl MockUpstream {
         self.set_failure(status, json!({"error": {"message": message}}).to_string(), "application/json", Some(times));
     }
 
+    /// Answers every API call with `302 Found` pointing at `location`.
+    pub fn redirect_to(&self, location: &str) {
+        self.set_failure(302, location.to_string(), "redirect", None);
+    }
+
     /// Fails every API call with a plain-text body.
     pub fn fail_with_text(&self, status: u16, body: &str) {
         self.set_failure(status, body.to_string(), "text/plain", None);
@@ -199,6 +204,9 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
         tokio::time::sleep(delay).await;
     }
     if let Some(failure) = failure {
+        if failure.content_type == "redirect" {
+            return Response::builder().status(StatusCode::FOUND).header("location", failure.body).finish();
+        }
         return Response::builder()
             .status(StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
             .content_type(failure.content_type)
