@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use panel_actors::Engine;
 use panel_actors::store::{self, settings_overrides};
 use panel_actors::upstream::transport::Transport;
+use panel_actors::{Engine, EngineDeps};
 use poem::http::{Method, StatusCode};
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
@@ -60,7 +60,7 @@ impl Application {
 
         let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?;
         let http = transport.plain_client()?;
-        let engine = Engine::start().await?;
+        let engine = Engine::start(EngineDeps { db: db.clone(), transport: transport.clone() }).await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
         let state = Arc::new(AppState {

@@ -3,9 +3,11 @@
 #![forbid(unsafe_code)]
 
 pub mod broadcaster;
+pub mod dispatcher;
+pub mod media;
 pub mod r2;
 pub mod store;
 pub mod supervisor;
 pub mod upstream;
 
-pub use supervisor::{Engine, EngineError};
+pub use supervisor::{Engine, EngineDeps, EngineError};

@@ -9,6 +9,8 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, Super
 use tokio::sync::broadcast;
 
 use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
+use crate::dispatcher::{Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg};
+use crate::upstream::transport::Transport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -28,7 +30,7 @@ impl<M: Send + 'static> ChildSlot<M> {
     fn new(actor: ActorRef<M>) -> Arc<Self> {
         Arc::new(ChildSlot(RwLock::new(actor)))
     }
-    fn get(&self) -> ActorRef<M> {
+    pub(crate) fn get(&self) -> ActorRef<M> {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
     fn replace(&self, actor: ActorRef<M>) {
@@ -42,7 +44,22 @@ pub enum SupervisorMsg {
 
 pub struct SupervisorState {
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    dispatcher: Arc<ChildSlot<DispatcherMsg>>,
+    deps: EngineDeps,
     restarts: u64,
+}
+
+/// What the engine's actors work with.
+#[derive(Clone)]
+pub struct EngineDeps {
+    pub db: sea_orm::DatabaseConnection,
+    pub transport: Transport,
+}
+
+/// The children's current references, handed to `Engine` once the supervisor is up.
+pub struct Children {
+    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    dispatcher: Arc<ChildSlot<DispatcherMsg>>,
 }
 
 pub struct Supervisor;
@@ -54,21 +71,33 @@ impl Supervisor {
         let (actor, _) = Actor::spawn_linked(None, Broadcaster, (), myself.get_cell()).await?;
         Ok(actor)
     }
+
+    async fn spawn_dispatcher(
+        myself: &ActorRef<SupervisorMsg>,
+        deps: &EngineDeps,
+        broadcaster: &Arc<ChildSlot<BroadcasterMsg>>,
+    ) -> Result<ActorRef<DispatcherMsg>, ActorProcessingErr> {
+        let args =
+            DispatcherArgs { db: deps.db.clone(), transport: deps.transport.clone(), broadcaster: broadcaster.clone() };
+        let (actor, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
+        Ok(actor)
+    }
 }
 
 impl Actor for Supervisor {
     type Msg = SupervisorMsg;
     type State = SupervisorState;
-    type Arguments = RpcReplyPort<Arc<ChildSlot<BroadcasterMsg>>>;
+    type Arguments = (EngineDeps, RpcReplyPort<Children>);
 
     async fn pre_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        ready: Self::Arguments,
+        (deps, ready): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let broadcaster = ChildSlot::new(Self::spawn_broadcaster(&myself).await?);
-        let _ = ready.send(broadcaster.clone());
-        Ok(SupervisorState { broadcaster, restarts: 0 })
+        let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster).await?);
+        let _ = ready.send(Children { broadcaster: broadcaster.clone(), dispatcher: dispatcher.clone() });
+        Ok(SupervisorState { broadcaster, dispatcher, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -105,6 +134,10 @@ impl Actor for Supervisor {
         if cell.get_id() == state.broadcaster.get().get_id() {
             state.broadcaster.replace(Self::spawn_broadcaster(&myself).await?);
             state.restarts += 1;
+        } else if cell.get_id() == state.dispatcher.get().get_id() {
+            // A new dispatcher marks what the failed one left active as interrupted.
+            state.dispatcher.replace(Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster).await?);
+            state.restarts += 1;
         }
         Ok(())
     }
@@ -115,15 +148,42 @@ impl Actor for Supervisor {
 pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    dispatcher: Arc<ChildSlot<DispatcherMsg>>,
 }
 
 impl Engine {
-    pub async fn start() -> Result<Engine, EngineError> {
+    pub async fn start(deps: EngineDeps) -> Result<Engine, EngineError> {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let (supervisor, _) =
-            Actor::spawn(None, Supervisor, ready_tx.into()).await.map_err(|e| EngineError::Start(e.to_string()))?;
-        let broadcaster = ready_rx.await.map_err(|e| EngineError::Start(e.to_string()))?;
-        Ok(Engine { supervisor, broadcaster })
+        let (supervisor, _) = Actor::spawn(None, Supervisor, (deps, ready_tx.into()))
+            .await
+            .map_err(|e| EngineError::Start(e.to_string()))?;
+        let children = ready_rx.await.map_err(|e| EngineError::Start(e.to_string()))?;
+        Ok(Engine { supervisor, broadcaster: children.broadcaster, dispatcher: children.dispatcher })
+    }
+
+    /// Admits a job if capacity allows (`Ok(false)` when the queue is full).
+    pub async fn admit(&self, admit: Admit) -> Result<bool, EngineError> {
+        let reply = self
+            .dispatcher
+            .get()
+            .call(|reply| DispatcherMsg::Admit(Box::new(admit), reply), Some(CALL_TIMEOUT))
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?
+            .success_or(EngineError::Unavailable("dispatcher did not reply".into()))?;
+        reply.map_err(EngineError::Unavailable)
+    }
+
+    /// Cancels a queued or running job, aborting its in-flight upstream calls.
+    pub async fn cancel(&self, job_id: &str) -> Result<Cancelled, EngineError> {
+        let job_id = job_id.to_string();
+        let reply = self
+            .dispatcher
+            .get()
+            .call(|reply| DispatcherMsg::Cancel(job_id, reply), Some(CALL_TIMEOUT))
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?
+            .success_or(EngineError::Unavailable("dispatcher did not reply".into()))?;
+        reply.map_err(EngineError::Unavailable)
     }
 
     /// Stops every actor; children stop with their supervisor.
@@ -191,9 +251,15 @@ mod tests {
         assert_eq!(got, event);
     }
 
+    async fn engine() -> (Engine, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open(&dir.path().join("data"), &dir.path().join("data/app.sqlite3")).await.unwrap();
+        (Engine::start(EngineDeps { db, transport: Transport::default() }).await.unwrap(), dir)
+    }
+
     #[tokio::test]
     async fn a_failed_broadcaster_is_restarted_and_serves_again() {
-        let engine = Engine::start().await.unwrap();
+        let (engine, _dir) = engine().await;
         assert_delivers(&engine, "job:a").await;
         let before = engine.broadcaster_cell().get_id();
 
@@ -210,7 +276,7 @@ mod tests {
 
     #[tokio::test]
     async fn subscribers_of_a_crashed_broadcaster_see_the_channel_close() {
-        let engine = Engine::start().await.unwrap();
+        let (engine, _dir) = engine().await;
         let mut rx = engine.subscribe("jobs").await.unwrap();
         assert_eq!(engine.subscriber_count("jobs").await.unwrap(), 1);
         engine.broadcaster.get().cast(BroadcasterMsg::Crash).unwrap();

@@ -2,6 +2,8 @@
 //! each aggregate. The only place that writes SQL.
 
 pub mod access_failures;
+pub mod gallery;
+pub mod jobs;
 pub mod presets;
 pub mod settings_overrides;
 pub mod snippets;

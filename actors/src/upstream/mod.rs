@@ -3,4 +3,6 @@
 
 pub mod endpoint;
 pub mod guard;
+pub mod protocols;
 pub mod transport;
+pub mod unit;

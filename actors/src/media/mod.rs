@@ -1,0 +1,4 @@
+//! Image bytes: sniffing the format, checking dimensions before decoding, fully decoding under limits,
+//! and storing files under generated names.
+
+pub mod validate;

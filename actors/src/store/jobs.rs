@@ -1,0 +1,265 @@
+//! Generation and edit jobs: one parent row per public job and one unit row per requested image.
+//! Admission checks capacity and inserts the job in one transaction.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{Condition, DatabaseConnection, QueryOrder, QuerySelect, Set, TransactionTrait};
+
+use super::StoreResult;
+use super::time::to_db;
+
+pub mod job {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "generate_jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub operation: String,
+        pub status: String,
+        pub stage: Option<String>,
+        pub message: Option<String>,
+        pub error: Option<String>,
+        pub prompt: String,
+        pub size: String,
+        pub model: Option<String>,
+        pub quality: Option<String>,
+        pub output_format: Option<String>,
+        pub output_compression: Option<i64>,
+        pub response_format: Option<String>,
+        pub n: i64,
+        pub api_path: String,
+        pub api_preset_id: Option<String>,
+        pub api_preset_name: Option<String>,
+        pub webhook_url: Option<String>,
+        pub client_ip: Option<String>,
+        pub completed_count: i64,
+        pub success_count: i64,
+        pub failure_count: i64,
+        pub duration_seconds: Option<f64>,
+        pub stage_timings: String,
+        pub created_at: String,
+        pub started_at: Option<String>,
+        pub completed_at: Option<String>,
+        pub updated_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod unit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "job_units")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub job_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub unit_index: i64,
+        pub status: String,
+        pub stage: Option<String>,
+        pub message: Option<String>,
+        pub error: Option<String>,
+        pub image_id: Option<String>,
+        pub image_filename: Option<String>,
+        pub image_width: Option<i64>,
+        pub image_height: Option<i64>,
+        pub stage_timings: String,
+        pub duration_seconds: Option<f64>,
+        pub started_at: Option<String>,
+        pub completed_at: Option<String>,
+        pub updated_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub use job::Model as JobRow;
+pub use unit::Model as UnitRow;
+
+pub const ACTIVE: [&str; 2] = ["queued", "running"];
+pub const FAILED: [&str; 3] = ["partial_failure", "error", "upstream_error"];
+
+pub fn now() -> String {
+    to_db(chrono::Utc::now())
+}
+
+pub enum Admission {
+    Admitted,
+    /// Queued and running units plus the new ones would pass the capacity.
+    Full,
+}
+
+/// Inserts the job and its units if the image-unit capacity allows, atomically.
+pub async fn admit(db: &DatabaseConnection, job: JobRow, capacity: u64) -> StoreResult<Admission> {
+    let txn = db.begin().await?;
+    let busy = unit::Entity::find().filter(unit::Column::Status.is_in(ACTIVE)).count(&txn).await?;
+    if busy + job.n as u64 > capacity {
+        return Ok(Admission::Full);
+    }
+    let stamp = job.created_at.clone();
+    for index in 0..job.n {
+        let row = unit::ActiveModel {
+            job_id: Set(job.id.clone()),
+            unit_index: Set(index),
+            status: Set("queued".into()),
+            stage: Set(job.stage.clone()),
+            message: Set(job.message.clone()),
+            error: Set(None),
+            image_id: Set(None),
+            image_filename: Set(None),
+            image_width: Set(None),
+            image_height: Set(None),
+            stage_timings: Set("{}".into()),
+            duration_seconds: Set(None),
+            started_at: Set(None),
+            completed_at: Set(None),
+            updated_at: Set(stamp.clone()),
+        };
+        // Units reference their job: the job row goes first.
+        if index == 0 {
+            job::ActiveModel::from(job.clone()).insert(&txn).await?;
+        }
+        row.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(Admission::Admitted)
+}
+
+pub async fn get(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(JobRow, Vec<UnitRow>)>> {
+    let Some(row) = job::Entity::find_by_id(id.to_string()).one(db).await? else { return Ok(None) };
+    let units = units_of(db, id).await?;
+    Ok(Some((row, units)))
+}
+
+pub async fn units_of(db: &DatabaseConnection, id: &str) -> StoreResult<Vec<UnitRow>> {
+    Ok(unit::Entity::find().filter(unit::Column::JobId.eq(id)).order_by_asc(unit::Column::UnitIndex).all(db).await?)
+}
+
+/// Which jobs a listing wants.
+pub struct ListQuery {
+    pub include_finished: bool,
+    pub failed_only: bool,
+    pub limit: u64,
+    pub offset: u64,
+    /// Keyset seek: rows strictly before `(updated_at, id)`.
+    pub before: Option<(String, String)>,
+}
+
+pub async fn list(db: &DatabaseConnection, query: &ListQuery) -> StoreResult<Vec<(JobRow, Vec<UnitRow>)>> {
+    let mut select = job::Entity::find();
+    if !query.include_finished {
+        select = select.filter(job::Column::Status.is_in(ACTIVE));
+    } else {
+        if query.failed_only {
+            select = select.filter(job::Column::Status.is_in(FAILED));
+        }
+        if let Some((updated_at, id)) = &query.before {
+            select = select.filter(Condition::any().add(job::Column::UpdatedAt.lt(updated_at.clone())).add(
+                Condition::all().add(job::Column::UpdatedAt.eq(updated_at.clone())).add(job::Column::Id.lt(id.clone())),
+            ));
+        }
+        select = select.offset(query.offset).limit(query.limit);
+    }
+    let rows = select.order_by_desc(job::Column::UpdatedAt).order_by_desc(job::Column::Id).all(db).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let units = units_of(db, &row.id).await?;
+        out.push((row, units));
+    }
+    Ok(out)
+}
+
+pub async fn save_job(db: &DatabaseConnection, row: JobRow) -> StoreResult<()> {
+    let mut model = job::ActiveModel::from(row);
+    model = sea_orm::ActiveModelTrait::reset_all(model);
+    model.update(db).await?;
+    Ok(())
+}
+
+pub async fn save_unit(db: &DatabaseConnection, row: UnitRow) -> StoreResult<()> {
+    let model = sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row));
+    model.update(db).await?;
+    Ok(())
+}
+
+/// Deletes every finished job (units go with them); returns how many.
+pub async fn delete_history(db: &DatabaseConnection) -> StoreResult<u64> {
+    Ok(job::Entity::delete_many().filter(job::Column::Status.is_not_in(ACTIVE)).exec(db).await?.rows_affected)
+}
+
+/// Keeps the newest `keep` finished jobs.
+pub async fn trim_history(db: &DatabaseConnection, keep: u64) -> StoreResult<()> {
+    let finished = job::Entity::find().filter(job::Column::Status.is_not_in(ACTIVE)).count(db).await?;
+    if finished <= keep {
+        return Ok(());
+    }
+    let oldest: Vec<String> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(job::Column::Status.is_not_in(ACTIVE))
+        .order_by_asc(job::Column::UpdatedAt)
+        .order_by_asc(job::Column::CreatedAt)
+        .limit(finished - keep)
+        .into_tuple()
+        .all(db)
+        .await?;
+    job::Entity::delete_many().filter(job::Column::Id.is_in(oldest)).exec(db).await?;
+    Ok(())
+}
+
+/// J1: jobs a previous process left queued or running end as `interrupted` (no webhook).
+pub async fn mark_interrupted(db: &DatabaseConnection) -> StoreResult<u64> {
+    let stamp = now();
+    let message = "Job interrupted by server restart";
+    let txn = db.begin().await?;
+    unit::Entity::update_many()
+        .col_expr(unit::Column::Status, Expr::value("interrupted"))
+        .col_expr(unit::Column::Stage, Expr::value("interrupted"))
+        .col_expr(unit::Column::Message, Expr::value(message))
+        .col_expr(unit::Column::Error, Expr::value(message))
+        .col_expr(unit::Column::UpdatedAt, Expr::value(stamp.clone()))
+        .filter(unit::Column::Status.is_in(ACTIVE))
+        .exec(&txn)
+        .await?;
+    let jobs = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value("interrupted"))
+        .col_expr(job::Column::Stage, Expr::value("interrupted"))
+        .col_expr(job::Column::Message, Expr::value(message))
+        .col_expr(job::Column::Error, Expr::value(message))
+        .col_expr(job::Column::CompletedAt, Expr::value(stamp.clone()))
+        .col_expr(job::Column::UpdatedAt, Expr::value(stamp))
+        .filter(job::Column::Status.is_in(ACTIVE))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(jobs)
+}
+
+/// Units still queued or running, across all jobs.
+pub async fn busy_units(db: &DatabaseConnection) -> StoreResult<u64> {
+    Ok(unit::Entity::find().filter(unit::Column::Status.is_in(ACTIVE)).count(db).await?)
+}
+
+/// `(count, newest updated_at)` of active jobs, to notice changes cheaply.
+pub async fn active_fingerprint(db: &DatabaseConnection) -> StoreResult<(u64, Option<String>)> {
+    let count = job::Entity::find().filter(job::Column::Status.is_in(ACTIVE)).count(db).await?;
+    let newest: Option<String> = job::Entity::find()
+        .select_only()
+        .column_as(Expr::col(job::Column::UpdatedAt).max(), "newest")
+        .filter(job::Column::Status.is_in(ACTIVE))
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    Ok((count, newest))
+}
