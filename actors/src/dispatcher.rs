@@ -116,10 +116,10 @@ impl Actor for Dispatcher {
                 state.progress(&job_id, unit_index, stage, message).await;
             }
             DispatcherMsg::UnitDone { job_id, unit_index, outcome } => {
-                if state.running.remove(&(job_id.clone(), unit_index)).is_some() {
-                    if let Err(err) = state.finish_unit(&job_id, unit_index, *outcome).await {
-                        tracing::error!(%job_id, unit_index, error = %err, "could not record a finished unit");
-                    }
+                if state.running.remove(&(job_id.clone(), unit_index)).is_some()
+                    && let Err(err) = state.finish_unit(&job_id, unit_index, *outcome).await
+                {
+                    tracing::error!(%job_id, unit_index, error = %err, "could not record a finished unit");
                 }
                 state.start_units(&myself).await;
             }

@@ -2,7 +2,11 @@
 
 pub mod access;
 pub mod error;
+pub mod generate;
+pub mod generate_request;
 pub mod health;
+pub mod job_view;
+pub mod jobs;
 pub mod overall_config;
 pub mod preset_health;
 pub mod presets;
@@ -31,6 +35,8 @@ pub enum ApiTags {
     Snippets,
     /// The prompt optimizer.
     Prompt,
+    /// Image generation jobs, their history and live progress.
+    Jobs,
 }
 
 pub type Apis = (
@@ -43,6 +49,8 @@ pub type Apis = (
     r2_health::R2HealthApi,
     snippets::SnippetsApi,
     prompt::PromptApi,
+    generate::GenerateApi,
+    jobs::JobsApi,
 );
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
@@ -58,6 +66,8 @@ pub fn service() -> OpenApiService<Apis, ()> {
             r2_health::R2HealthApi,
             snippets::SnippetsApi,
             prompt::PromptApi,
+            generate::GenerateApi,
+            jobs::JobsApi,
         ),
         "GPT Image Panel",
         env!("CARGO_PKG_VERSION"),

@@ -9,6 +9,7 @@ mod docs_and_drift;
 mod engine;
 mod errors;
 mod frontend;
+mod generate;
 mod helpers;
 mod mock_upstream;
 mod overall_config;

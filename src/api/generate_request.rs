@@ -1,0 +1,155 @@
+//! The body of `POST /api/generate`, parsed strictly: sizes are `auto` or `WxH` with digits only
+//! (multiples of 16, max side 3840, ratio ≤ 3:1, 655,360–8,294,400 pixels).
+
+use poem_openapi::Object;
+use serde::{Deserialize, Deserializer};
+
+use super::settings_models::max_len;
+use super::strict_json::Validate;
+
+fn auto() -> String {
+    "auto".into()
+}
+fn one() -> i64 {
+    1
+}
+fn png() -> String {
+    "png".into()
+}
+
+/// `response_format`: left out → the preset's default; `null` or `"none"` → not sent upstream.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(deserializer)?))
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct GenerateBody {
+    pub prompt: String,
+    /// `auto` or `WIDTHxHEIGHT`.
+    #[serde(default = "auto")]
+    #[oai(default = "auto")]
+    pub size: String,
+    /// The preset's default model when left out or blank.
+    pub model: Option<String>,
+    #[serde(default = "one")]
+    #[oai(default = "one")]
+    pub n: i64,
+    #[serde(default = "auto")]
+    #[oai(default = "auto")]
+    pub quality: String,
+    #[serde(default = "png")]
+    #[oai(default = "png")]
+    pub output_format: String,
+    pub output_compression: Option<i64>,
+    /// `url`, `b64_json`; `null` or `none` to leave it out upstream; omitted → the preset's default.
+    #[serde(default, deserialize_with = "present")]
+    #[oai(skip)]
+    pub response_format: Option<Option<String>>,
+    /// A webhook for this job only (HTTPS); overrides the global one.
+    pub webhook_url: Option<String>,
+    /// Per-request upstream path; the preset's when left out.
+    pub api_path: Option<String>,
+}
+
+/// Validates a size: `auto`, or `WxH` with plain digits, within the limits.
+pub fn parse_size(size: &str) -> Result<String, String> {
+    if size == "auto" {
+        return Ok(size.to_string());
+    }
+    let lower = size.to_ascii_lowercase();
+    let shape = "size must be 'auto' or formatted as WIDTHxHEIGHT";
+    let (w, h) = lower.split_once('x').ok_or(shape)?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(w) || !digits(h) {
+        return Err(shape.into());
+    }
+    let (w, h): (u64, u64) = (w.parse().map_err(|_| shape)?, h.parse().map_err(|_| shape)?);
+    if w == 0 || h == 0 || w.max(h) > 3840 {
+        return Err("size width and height must be positive, with max side <= 3840".into());
+    }
+    if w % 16 != 0 || h % 16 != 0 {
+        return Err("size width and height must be multiples of 16".into());
+    }
+    if w.max(h) > 3 * w.min(h) {
+        return Err("size aspect ratio must not exceed 3:1".into());
+    }
+    let pixels = w * h;
+    if !(655_360..=8_294_400).contains(&pixels) {
+        return Err("size total pixels must be between 655360 and 8294400".into());
+    }
+    Ok(format!("{w}x{h}"))
+}
+
+impl Validate for GenerateBody {
+    fn validate(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut push = |field: &str, message: &str| problems.push((field.to_string(), message.to_string()));
+        let prompt_chars = self.prompt.chars().count();
+        if prompt_chars == 0 {
+            push("prompt", "String should have at least 1 character");
+        } else if prompt_chars > 4000 {
+            push("prompt", "String should have at most 4000 characters");
+        }
+        if self.size.chars().count() > 40 {
+            push("size", "String should have at most 40 characters");
+        } else if let Err(message) = parse_size(&self.size) {
+            push("size", &message);
+        }
+        if self.n < 1 {
+            push("n", "Input should be greater than or equal to 1");
+        } else if self.n > 10 {
+            push("n", "Input should be less than or equal to 10");
+        }
+        if !["auto", "low", "medium", "high"].contains(&self.quality.as_str()) {
+            push("quality", "Input should be 'auto', 'low', 'medium' or 'high'");
+        }
+        if !["png", "jpeg", "webp"].contains(&self.output_format.as_str()) {
+            push("output_format", "Input should be 'png', 'jpeg' or 'webp'");
+        }
+        match self.output_compression {
+            Some(c) if c < 0 => push("output_compression", "Input should be greater than or equal to 0"),
+            Some(c) if c > 100 => push("output_compression", "Input should be less than or equal to 100"),
+            _ => {}
+        }
+        if let Some(Some(format)) = &self.response_format
+            && !["url", "b64_json", "none"].contains(&format.as_str())
+        {
+            push("response_format", "Input should be 'url' or 'b64_json'");
+        }
+        if let Some(path) = &self.api_path
+            && !panel_actors::upstream::endpoint::API_PATHS.contains(&path.as_str())
+        {
+            push("api_path", "Input should be '/v1/images/generations', '/v1/responses' or '/v1/chat/completions'");
+        }
+        if let Some(hook) = self.webhook_url.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            match url::Url::parse(hook) {
+                Ok(url) if url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()) => {}
+                Ok(url) if url.scheme() == "https" => push("webhook_url", "Webhook URL must include a hostname"),
+                _ => push("webhook_url", "Webhook URL must use https://"),
+            }
+        }
+        max_len(&mut problems, "model", self.model.as_deref(), 200);
+        max_len(&mut problems, "webhook_url", self.webhook_url.as_deref(), 2048);
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_strict() {
+        assert_eq!(parse_size("auto").unwrap(), "auto");
+        assert_eq!(parse_size("1024X1536").unwrap(), "1024x1536");
+        assert_eq!(parse_size("1024x0").unwrap_err(), "size width and height must be positive, with max side <= 3840");
+        assert_eq!(parse_size("1000x1000").unwrap_err(), "size width and height must be multiples of 16");
+        assert_eq!(parse_size("3840x1024").unwrap_err(), "size aspect ratio must not exceed 3:1");
+        assert_eq!(parse_size("512x512").unwrap_err(), "size total pixels must be between 655360 and 8294400");
+        for bad in ["+1024x1024", "1_024x1024", " 1024x1024", "1024x", "AUTO", "1024*1024"] {
+            assert_eq!(parse_size(bad).unwrap_err(), "size must be 'auto' or formatted as WIDTHxHEIGHT", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The job as clients see it (REST and SSE alike): every key always present, `null` when unknown.
+//! Times are UTC with microseconds; `completed_at` is shown in Beijing time (`+08:00`), as the panel
+//! has always shown completion times.
+
+use std::collections::BTreeMap;
+
+use chrono::{FixedOffset, SecondsFormat};
+use panel_actors::store::jobs::{JobRow, UnitRow};
+use panel_actors::store::time::from_db;
+use poem_openapi::Object;
+
+#[derive(Debug, Clone, PartialEq, Object, serde::Serialize)]
+pub struct JobImage {
+    pub image_id: String,
+    pub image_url: String,
+    pub filename: String,
+    pub image_width: Option<i64>,
+    pub image_height: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Object, serde::Serialize)]
+pub struct JobView {
+    pub job_id: String,
+    /// `queued`, `running`, `success`, `partial_failure`, `error`, `upstream_error`, `cancelled`, `interrupted`.
+    pub status: String,
+    pub message: Option<String>,
+    pub stage: Option<String>,
+    /// `generation` or `edit`.
+    pub operation: Option<String>,
+    pub id: Option<String>,
+    pub image_id: Option<String>,
+    pub image_url: Option<String>,
+    pub images: Vec<JobImage>,
+    pub prompt: Option<String>,
+    pub size: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub updated_at: String,
+    pub image_width: Option<i64>,
+    pub image_height: Option<i64>,
+    pub model: Option<String>,
+    pub quality: Option<String>,
+    pub output_format: Option<String>,
+    pub output_compression: Option<i64>,
+    pub response_format: Option<String>,
+    pub n: Option<i64>,
+    pub completed_count: Option<i64>,
+    pub success_count: Option<i64>,
+    pub failure_count: Option<i64>,
+    pub api_path: Option<String>,
+    pub api_preset_name: Option<String>,
+    /// Seconds with two decimals and a trailing `s`, e.g. `12.34s`.
+    pub duration: Option<String>,
+    /// Milliseconds per stage: `upstream_wait`, `download_decode`, `validate`, `db_insert`.
+    pub stage_timings: BTreeMap<String, f64>,
+    pub error: Option<String>,
+}
+
+pub const TERMINAL: [&str; 6] = ["success", "partial_failure", "error", "upstream_error", "cancelled", "interrupted"];
+
+impl JobView {
+    pub fn is_terminal(&self) -> bool {
+        TERMINAL.contains(&self.status.as_str())
+    }
+
+    pub fn new(job: &JobRow, units: &[UnitRow], public_image_base: Option<&str>) -> JobView {
+        let images: Vec<JobImage> = units
+            .iter()
+            .filter(|u| u.status == "success")
+            .filter_map(|u| {
+                let filename = u.image_filename.clone()?;
+                Some(JobImage {
+                    image_id: u.image_id.clone()?,
+                    image_url: image_url(&filename, public_image_base),
+                    filename,
+                    image_width: u.image_width,
+                    image_height: u.image_height,
+                })
+            })
+            .collect();
+        let first = images.first();
+        JobView {
+            job_id: job.id.clone(),
+            status: job.status.clone(),
+            message: job.message.clone(),
+            stage: job.stage.clone(),
+            operation: Some(job.operation.clone()),
+            id: first.map(|i| i.image_id.clone()),
+            image_id: first.map(|i| i.image_id.clone()),
+            image_url: first.map(|i| i.image_url.clone()),
+            image_width: first.and_then(|i| i.image_width),
+            image_height: first.and_then(|i| i.image_height),
+            prompt: Some(job.prompt.clone()),
+            size: Some(job.size.clone()),
+            created_at: utc(&job.created_at),
+            started_at: job.started_at.as_deref().map(utc),
+            completed_at: job.completed_at.as_deref().map(beijing),
+            updated_at: utc(&job.updated_at),
+            model: job.model.clone(),
+            quality: job.quality.clone(),
+            output_format: job.output_format.clone(),
+            output_compression: job.output_compression,
+            response_format: job.response_format.clone(),
+            n: Some(job.n),
+            completed_count: Some(job.completed_count),
+            success_count: Some(job.success_count),
+            failure_count: Some(job.failure_count),
+            api_path: Some(job.api_path.clone()),
+            api_preset_name: job.api_preset_name.clone(),
+            duration: job.duration_seconds.map(|s| format!("{s:.2}s")),
+            stage_timings: serde_json::from_str(&job.stage_timings).unwrap_or_default(),
+            error: job.error.clone(),
+            images,
+        }
+    }
+}
+
+/// `/api/image/<encoded filename>`, or the public base URL when one is configured.
+pub fn image_url(filename: &str, public_image_base: Option<&str>) -> String {
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    match public_image_base {
+        Some(base) => format!("{base}/{encoded}"),
+        None => format!("/api/image/{encoded}"),
+    }
+}
+
+pub fn utc(stored: &str) -> String {
+    from_db(stored).map(|at| at.to_rfc3339_opts(SecondsFormat::Micros, false)).unwrap_or_else(|| stored.to_string())
+}
+
+pub fn beijing(stored: &str) -> String {
+    let offset = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    from_db(stored)
+        .map(|at| at.with_timezone(&offset).to_rfc3339_opts(SecondsFormat::Micros, false))
+        .unwrap_or_else(|| stored.to_string())
+}
