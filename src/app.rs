@@ -34,6 +34,8 @@ pub struct AppState {
     pub version_check: VersionCheck,
     /// Serializes read-modify-write saves of the settings document.
     pub settings_writer: tokio::sync::Mutex<()>,
+    /// Open SSE streams, bounded globally and per client IP.
+    pub sse_limiter: Arc<crate::web::sse::SseLimiter>,
 }
 
 pub struct Application {
@@ -70,6 +72,7 @@ impl Application {
             transport,
             version_check: VersionCheck::new(http),
             settings_writer: tokio::sync::Mutex::new(()),
+            sse_limiter: Arc::default(),
         });
         Ok(Application { address, acceptor, state })
     }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod generate;
 pub mod generate_request;
 pub mod health;
+pub mod job_events;
 pub mod job_view;
 pub mod jobs;
 pub mod overall_config;
@@ -50,6 +51,7 @@ pub type Apis = (
     snippets::SnippetsApi,
     prompt::PromptApi,
     generate::GenerateApi,
+    job_events::JobEventsApi,
     jobs::JobsApi,
 );
 
@@ -67,6 +69,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             snippets::SnippetsApi,
             prompt::PromptApi,
             generate::GenerateApi,
+            job_events::JobEventsApi,
             jobs::JobsApi,
         ),
         "GPT Image Panel",

@@ -9,4 +9,5 @@ pub mod gate;
 pub mod headers;
 pub mod host;
 pub mod security;
+pub mod sse;
 pub mod token;

@@ -11,6 +11,7 @@ mod errors;
 mod frontend;
 mod generate;
 mod helpers;
+mod job_events;
 mod mock_upstream;
 mod overall_config;
 mod prompt;
