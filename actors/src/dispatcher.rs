@@ -18,6 +18,10 @@ use crate::store::jobs::{self, Admission, JobRow, UnitRow, now};
 use crate::supervisor::ChildSlot;
 use crate::upstream::transport::Transport;
 use crate::upstream::unit::{self, SavedImage, Timings, UnitFailure, UnitSpec};
+use crate::webhook::{Delivery, WebhookMsg, WebhookPlan};
+
+/// Builds a finished job's webhook body from its rows (the server decides the shape).
+pub type PayloadBuilder = Arc<dyn Fn(&JobRow, &[UnitRow]) -> String + Send + Sync>;
 
 /// A job to admit: its row (status `queued`) and what its units need.
 pub struct Admit {
@@ -27,6 +31,8 @@ pub struct Admit {
     pub capacity: u64,
     pub max_active: usize,
     pub history_keep: u64,
+    /// Where to announce the finished job, if anywhere.
+    pub webhook: Option<(WebhookPlan, PayloadBuilder)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +59,7 @@ pub struct DispatcherArgs {
     pub db: DatabaseConnection,
     pub transport: Transport,
     pub broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    pub webhooks: Arc<ChildSlot<WebhookMsg>>,
 }
 
 type UnitKey = (String, i64);
@@ -61,6 +68,9 @@ pub struct DispatcherState {
     db: DatabaseConnection,
     transport: Transport,
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    webhooks: Arc<ChildSlot<WebhookMsg>>,
+    /// Pending webhooks by job; taken exactly once when the job ends.
+    hooks: HashMap<String, (WebhookPlan, PayloadBuilder)>,
     queue: VecDeque<UnitKey>,
     specs: HashMap<String, UnitSpec>,
     running: HashMap<UnitKey, JoinHandle<()>>,
@@ -88,6 +98,8 @@ impl Actor for Dispatcher {
             db: args.db,
             transport: args.transport,
             broadcaster: args.broadcaster,
+            webhooks: args.webhooks,
+            hooks: HashMap::new(),
             queue: VecDeque::new(),
             specs: HashMap::new(),
             running: HashMap::new(),
@@ -145,6 +157,9 @@ impl DispatcherState {
             Admission::Full => Ok(false),
             Admission::Admitted => {
                 self.specs.insert(job_id.clone(), admit.spec);
+                if let Some(hook) = admit.webhook {
+                    self.hooks.insert(job_id.clone(), hook);
+                }
                 self.queue.extend((0..n).map(|i| (job_id.clone(), i)));
                 self.publish(&job_id, false);
                 Ok(true)
@@ -279,6 +294,7 @@ impl DispatcherState {
         if terminal {
             gallery::set_job_n(&self.db, &job.id, job.n).await.map_err(db_err)?;
             self.specs.remove(&job.id);
+            self.announce(&job, &units);
         }
         jobs::save_job(&self.db, job).await.map_err(db_err)?;
         if terminal {
@@ -321,10 +337,20 @@ impl DispatcherState {
         job.error = Some(message.into());
         job.completed_at = Some(stamp.clone());
         job.updated_at = stamp;
+        let units = jobs::units_of(&self.db, job_id).await.map_err(db_err)?;
+        self.announce(&job, &units);
         jobs::save_job(&self.db, job).await.map_err(db_err)?;
         jobs::trim_history(&self.db, self.history_keep).await.map_err(db_err)?;
         self.publish(job_id, true);
         Ok(Cancelled::Done)
+    }
+
+    /// Hands a finished job's webhook to the sender, once.
+    fn announce(&mut self, job: &JobRow, units: &[UnitRow]) {
+        if let Some((plan, payload)) = self.hooks.remove(&job.id) {
+            let delivery = Delivery { job_id: job.id.clone(), plan, body: payload(job, units) };
+            let _ = self.webhooks.get().cast(WebhookMsg::Deliver(Box::new(delivery)));
+        }
     }
 
     fn publish(&self, job_id: &str, terminal: bool) {

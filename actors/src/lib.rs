@@ -9,5 +9,6 @@ pub mod r2;
 pub mod store;
 pub mod supervisor;
 pub mod upstream;
+pub mod webhook;
 
 pub use supervisor::{Engine, EngineDeps, EngineError};

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
 use crate::dispatcher::{Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg};
 use crate::upstream::transport::Transport;
+use crate::webhook::{WebhookMsg, WebhookSender};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -45,6 +46,7 @@ pub enum SupervisorMsg {
 pub struct SupervisorState {
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
+    webhooks: Arc<ChildSlot<WebhookMsg>>,
     deps: EngineDeps,
     restarts: u64,
 }
@@ -72,13 +74,26 @@ impl Supervisor {
         Ok(actor)
     }
 
+    async fn spawn_webhooks(
+        myself: &ActorRef<SupervisorMsg>,
+        deps: &EngineDeps,
+    ) -> Result<ActorRef<WebhookMsg>, ActorProcessingErr> {
+        let (actor, _) = Actor::spawn_linked(None, WebhookSender, deps.transport.clone(), myself.get_cell()).await?;
+        Ok(actor)
+    }
+
     async fn spawn_dispatcher(
         myself: &ActorRef<SupervisorMsg>,
         deps: &EngineDeps,
         broadcaster: &Arc<ChildSlot<BroadcasterMsg>>,
+        webhooks: &Arc<ChildSlot<WebhookMsg>>,
     ) -> Result<ActorRef<DispatcherMsg>, ActorProcessingErr> {
-        let args =
-            DispatcherArgs { db: deps.db.clone(), transport: deps.transport.clone(), broadcaster: broadcaster.clone() };
+        let args = DispatcherArgs {
+            db: deps.db.clone(),
+            transport: deps.transport.clone(),
+            broadcaster: broadcaster.clone(),
+            webhooks: webhooks.clone(),
+        };
         let (actor, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
         Ok(actor)
     }
@@ -95,9 +110,10 @@ impl Actor for Supervisor {
         (deps, ready): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let broadcaster = ChildSlot::new(Self::spawn_broadcaster(&myself).await?);
-        let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster).await?);
+        let webhooks = ChildSlot::new(Self::spawn_webhooks(&myself, &deps).await?);
+        let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster, &webhooks).await?);
         let _ = ready.send(Children { broadcaster: broadcaster.clone(), dispatcher: dispatcher.clone() });
-        Ok(SupervisorState { broadcaster, dispatcher, deps, restarts: 0 })
+        Ok(SupervisorState { broadcaster, dispatcher, webhooks, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -136,7 +152,12 @@ impl Actor for Supervisor {
             state.restarts += 1;
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
-            state.dispatcher.replace(Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster).await?);
+            state
+                .dispatcher
+                .replace(Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster, &state.webhooks).await?);
+            state.restarts += 1;
+        } else if cell.get_id() == state.webhooks.get().get_id() {
+            state.webhooks.replace(Self::spawn_webhooks(&myself, &state.deps).await?);
             state.restarts += 1;
         }
         Ok(())

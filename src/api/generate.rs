@@ -9,6 +9,7 @@ use panel_actors::upstream::endpoint::{join, normalize_base_url};
 use panel_actors::upstream::guard::{Policy, Purpose, vet};
 use panel_actors::upstream::protocols::ImageRequest;
 use panel_actors::upstream::unit::UnitSpec;
+use panel_actors::webhook::WebhookPlan;
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
@@ -174,12 +175,24 @@ impl GenerateApi {
             images_dir: config.images_dir.clone(),
         };
         let job_id = job.id.clone();
+        let webhook = job.webhook_url.clone().map(|url| {
+            let plan = WebhookPlan {
+                url,
+                secret: config.webhook_signing_secret.clone(),
+                timeout: config.webhook_timeout,
+                attempts: config.webhook_max_attempts,
+                allowlist: config.webhook_host_allowlist.clone(),
+                allow_private: config.upstream_allow_private_network,
+            };
+            (plan, super::webhook_payload::builder(config.public_image_base_url.clone()))
+        });
         let admit = Admit {
             job,
             spec,
             capacity: config.max_active_jobs as u64 + config.max_queued_jobs,
             max_active: config.max_active_jobs,
             history_keep: config.job_history_max_rows,
+            webhook,
         };
         let admitted = state.engine.admit(admit).await.map_err(|err| {
             tracing::error!(error = %err, "job admission failed");

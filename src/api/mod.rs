@@ -19,6 +19,7 @@ pub mod settings_update;
 pub mod snippets;
 pub mod strict_json;
 pub mod version;
+pub mod webhook_payload;
 
 use poem_openapi::{OpenApiService, Tags};
 

@@ -22,3 +22,4 @@ mod settings_api;
 mod snippets;
 mod storage;
 mod version;
+mod webhooks;

@@ -7,6 +7,7 @@ pub mod github;
 pub mod mock_upstream;
 pub mod s3;
 pub mod tls;
+pub mod webhook_receiver;
 
 use std::net::SocketAddr;
 
