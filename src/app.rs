@@ -62,7 +62,9 @@ impl Application {
 
         let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?;
         let http = transport.plain_client()?;
-        let engine = Engine::start(EngineDeps { db: db.clone(), transport: transport.clone() }).await?;
+        let staging_dir = config.data_dir.join("edit-sources");
+        store::private_dir(&staging_dir)?;
+        let engine = Engine::start(EngineDeps { db: db.clone(), staging_dir, transport: transport.clone() }).await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
         let state = Arc::new(AppState {

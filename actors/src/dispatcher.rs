@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 
 use crate::broadcaster::{BroadcasterMsg, LiveEvent};
 use crate::store::gallery::{self, GalleryRow};
-use crate::store::jobs::{self, Admission, JobRow, UnitRow, now};
+pub use crate::store::jobs::Admission;
+use crate::store::jobs::{self, JobRow, UnitRow, now};
 use crate::supervisor::ChildSlot;
 use crate::upstream::transport::Transport;
 use crate::upstream::unit::{self, SavedImage, Timings, UnitFailure, UnitSpec};
@@ -33,6 +34,9 @@ pub struct Admit {
     pub history_keep: u64,
     /// Where to announce the finished job, if anywhere.
     pub webhook: Option<(WebhookPlan, PayloadBuilder)>,
+    /// Staged edit sources to reserve (their files live in `staging_dir`).
+    pub sources: Vec<jobs::NewSource>,
+    pub max_pending_source_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +47,7 @@ pub enum Cancelled {
 }
 
 pub enum DispatcherMsg {
-    Admit(Box<Admit>, RpcReplyPort<Result<bool, String>>),
+    Admit(Box<Admit>, RpcReplyPort<Result<Admission, String>>),
     Cancel(String, RpcReplyPort<Result<Cancelled, String>>),
     Progress { job_id: String, unit_index: i64, stage: &'static str, message: String },
     UnitDone { job_id: String, unit_index: i64, outcome: Box<UnitOutcome> },
@@ -56,6 +60,8 @@ pub struct UnitOutcome {
 }
 
 pub struct DispatcherArgs {
+    /// `DATA_DIR/edit-sources`: staged edit uploads, released when their job ends.
+    pub staging_dir: std::path::PathBuf,
     pub db: DatabaseConnection,
     pub transport: Transport,
     pub broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
@@ -65,6 +71,7 @@ pub struct DispatcherArgs {
 type UnitKey = (String, i64);
 
 pub struct DispatcherState {
+    staging_dir: std::path::PathBuf,
     db: DatabaseConnection,
     transport: Transport,
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
@@ -94,7 +101,17 @@ impl Actor for Dispatcher {
         if interrupted > 0 {
             tracing::warn!(jobs = interrupted, "jobs left active by a previous run were marked interrupted");
         }
+        // No job survives a restart, so no staged edit source is needed any more.
+        jobs::release_all_sources(&args.db).await?;
+        if let Ok(entries) = std::fs::read_dir(&args.staging_dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with("edit-source-") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
         Ok(DispatcherState {
+            staging_dir: args.staging_dir,
             db: args.db,
             transport: args.transport,
             broadcaster: args.broadcaster,
@@ -148,13 +165,16 @@ impl Actor for Dispatcher {
 }
 
 impl DispatcherState {
-    async fn admit(&mut self, admit: Admit) -> Result<bool, String> {
+    async fn admit(&mut self, admit: Admit) -> Result<Admission, String> {
         self.max_active = admit.max_active.max(1);
         self.history_keep = admit.history_keep;
         let job_id = admit.job.id.clone();
         let n = admit.job.n;
-        match jobs::admit(&self.db, admit.job, admit.capacity).await.map_err(|e| e.to_string())? {
-            Admission::Full => Ok(false),
+        let admission = jobs::admit(&self.db, admit.job, admit.capacity, admit.sources, admit.max_pending_source_bytes)
+            .await
+            .map_err(|e| e.to_string())?;
+        match admission {
+            Admission::Full | Admission::SourcesFull => Ok(admission),
             Admission::Admitted => {
                 self.specs.insert(job_id.clone(), admit.spec);
                 if let Some(hook) = admit.webhook {
@@ -162,7 +182,7 @@ impl DispatcherState {
                 }
                 self.queue.extend((0..n).map(|i| (job_id.clone(), i)));
                 self.publish(&job_id, false);
-                Ok(true)
+                Ok(Admission::Admitted)
             }
         }
     }
@@ -295,6 +315,7 @@ impl DispatcherState {
             gallery::set_job_n(&self.db, &job.id, job.n).await.map_err(db_err)?;
             self.specs.remove(&job.id);
             self.announce(&job, &units);
+            self.release_sources(&job.id).await;
         }
         jobs::save_job(&self.db, job).await.map_err(db_err)?;
         if terminal {
@@ -339,10 +360,23 @@ impl DispatcherState {
         job.updated_at = stamp;
         let units = jobs::units_of(&self.db, job_id).await.map_err(db_err)?;
         self.announce(&job, &units);
+        self.release_sources(job_id).await;
         jobs::save_job(&self.db, job).await.map_err(db_err)?;
         jobs::trim_history(&self.db, self.history_keep).await.map_err(db_err)?;
         self.publish(job_id, true);
         Ok(Cancelled::Done)
+    }
+
+    /// Frees a finished job's edit-source reservation and deletes its staged files.
+    async fn release_sources(&self, job_id: &str) {
+        match jobs::release_sources(&self.db, job_id).await {
+            Ok(names) => {
+                for name in names {
+                    let _ = std::fs::remove_file(self.staging_dir.join(name));
+                }
+            }
+            Err(err) => tracing::error!(%job_id, error = %err, "could not release edit sources"),
+        }
     }
 
     /// Hands a finished job's webhook to the sender, once.

@@ -55,6 +55,8 @@ pub struct SupervisorState {
 #[derive(Clone)]
 pub struct EngineDeps {
     pub db: sea_orm::DatabaseConnection,
+    /// Where staged edit uploads live (`DATA_DIR/edit-sources`).
+    pub staging_dir: std::path::PathBuf,
     pub transport: Transport,
 }
 
@@ -89,6 +91,7 @@ impl Supervisor {
         webhooks: &Arc<ChildSlot<WebhookMsg>>,
     ) -> Result<ActorRef<DispatcherMsg>, ActorProcessingErr> {
         let args = DispatcherArgs {
+            staging_dir: deps.staging_dir.clone(),
             db: deps.db.clone(),
             transport: deps.transport.clone(),
             broadcaster: broadcaster.clone(),
@@ -182,8 +185,8 @@ impl Engine {
         Ok(Engine { supervisor, broadcaster: children.broadcaster, dispatcher: children.dispatcher })
     }
 
-    /// Admits a job if capacity allows (`Ok(false)` when the queue is full).
-    pub async fn admit(&self, admit: Admit) -> Result<bool, EngineError> {
+    /// Admits a job if capacity allows.
+    pub async fn admit(&self, admit: Admit) -> Result<crate::dispatcher::Admission, EngineError> {
         let reply = self
             .dispatcher
             .get()
@@ -275,7 +278,8 @@ mod tests {
     async fn engine() -> (Engine, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(&dir.path().join("data"), &dir.path().join("data/app.sqlite3")).await.unwrap();
-        (Engine::start(EngineDeps { db, transport: Transport::default() }).await.unwrap(), dir)
+        let staging_dir = dir.path().join("data/edit-sources");
+        (Engine::start(EngineDeps { db, staging_dir, transport: Transport::default() }).await.unwrap(), dir)
     }
 
     #[tokio::test]

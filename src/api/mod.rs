@@ -1,6 +1,8 @@
 //! The public HTTP API: one poem-openapi struct per resource, assembled into one OpenAPI service.
 
 pub mod access;
+pub mod edit_uploads;
+pub mod edits;
 pub mod error;
 pub mod generate;
 pub mod generate_request;
@@ -52,6 +54,7 @@ pub type Apis = (
     snippets::SnippetsApi,
     prompt::PromptApi,
     generate::GenerateApi,
+    edits::EditsApi,
     job_events::JobEventsApi,
     jobs::JobsApi,
 );
@@ -70,6 +73,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             snippets::SnippetsApi,
             prompt::PromptApi,
             generate::GenerateApi,
+            edits::EditsApi,
             job_events::JobEventsApi,
             jobs::JobsApi,
         ),

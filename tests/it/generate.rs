@@ -10,6 +10,9 @@ use crate::support::mock_upstream::{ChatMode, MockUpstream};
 pub async fn generation_app(extra: &[(&str, &str)]) -> (TestApp, String, MockUpstream) {
     let mock = MockUpstream::start().await;
     let mut settings = vec![("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true"), ("UPSTREAM_KEY", "sk-upstream-test")];
+    if !extra.iter().any(|(name, _)| *name == "SSL_CERT_FILE") {
+        settings.push(("SSL_CERT_FILE", mock.ca_file.as_str()));
+    }
     settings.extend_from_slice(extra);
     let app = spawn_app_with(&settings).await;
     let cookie = app.unlock().await;

@@ -28,7 +28,8 @@ async fn generations_answer_b64_or_url_and_record_the_request() {
     let reply: Value =
         post_json(format!("{}/openai/v1/images/generations", mock.base_url), by_url).await.json().await.unwrap();
     let url = reply["data"][0]["url"].as_str().unwrap().to_string();
-    assert_eq!(reqwest::get(url).await.unwrap().bytes().await.unwrap().to_vec(), png_1x1());
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    assert_eq!(mock.client().get(url).send().await.unwrap().bytes().await.unwrap().to_vec(), png_1x1());
 
     let recorded = mock.requests_to("/images/generations");
     assert_eq!(recorded.len(), 2);

@@ -79,7 +79,7 @@ struct Knobs {
 }
 
 struct MockState {
-    base_url: Mutex<String>,
+    files_url: Mutex<String>,
     requests: Mutex<Vec<RecordedRequest>>,
     knobs: Mutex<Knobs>,
 }
@@ -87,13 +87,16 @@ struct MockState {
 #[derive(Clone)]
 pub struct MockUpstream {
     pub base_url: String,
+    /// Image URLs in replies point at `https://127.0.0.1:<port>/files/…` behind this CA.
+    pub ca_file: String,
     state: Arc<MockState>,
+    _tls_dir: Arc<tempfile::TempDir>,
 }
 
 impl MockUpstream {
     pub async fn start() -> MockUpstream {
         let state = Arc::new(MockState {
-            base_url: Mutex::new(String::new()),
+            files_url: Mutex::new(String::new()),
             requests: Mutex::new(Vec::new()),
             knobs: Mutex::new(Knobs {
                 delay: Duration::ZERO,
@@ -104,8 +107,10 @@ impl MockUpstream {
         });
         let address = super::serve(poem::EndpointExt::data(route, state.clone())).await;
         let base_url = format!("http://{address}");
-        *state.base_url.lock().unwrap() = base_url.clone();
-        MockUpstream { base_url, state }
+        let tls_dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let front = super::tls::start(address, tls_dir.path()).await;
+        *state.files_url.lock().unwrap() = front.base_url.clone();
+        MockUpstream { base_url, ca_file: front.ca_file.display().to_string(), state, _tls_dir: tls_dir }
     }
 
     /// Answers every API call after `delay`.
@@ -149,6 +154,13 @@ impl MockUpstream {
     /// The bytes returned as the generated image.
     pub fn set_image(&self, image: Vec<u8>) {
         self.state.knobs.lock().unwrap().image = image;
+    }
+
+    /// A client that trusts the mock's HTTPS front.
+    pub fn client(&self) -> reqwest::Client {
+        let pem = std::fs::read(&self.ca_file).expect("ca file");
+        let ca = reqwest::Certificate::from_pem(&pem).expect("ca");
+        reqwest::Client::builder().tls_certs_only([ca]).build().expect("client")
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -212,10 +224,10 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
             .content_type(failure.content_type)
             .body(failure.body);
     }
-    let base_url = state.base_url.lock().unwrap().clone();
+    let files_url = state.files_url.lock().unwrap().clone();
     let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &image);
     let b64 = if b64.is_empty() { PNG_1X1_BASE64.to_string() } else { b64 };
-    let file_url = format!("{base_url}/files/generated.png");
+    let file_url = format!("{files_url}/files/generated.png");
 
     if path.ends_with("/images/generations") || path.ends_with("/images/edits") {
         let entry =

@@ -64,6 +64,27 @@ pub fn validate(bytes: &[u8], max_pixels: u64) -> Result<ValidImage, InvalidImag
     Ok(ValidImage { extension, format: name, width, height })
 }
 
+/// The format from the first bytes, including the ISO-BMFF brands of AVIF and HEIF.
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return match &head[8..12] {
+            b"avif" | b"avis" => Some("avif"),
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => Some("heif"),
+            _ => None,
+        };
+    }
+    Some(match image::guess_format(head).ok()? {
+        image::ImageFormat::Png => "png",
+        image::ImageFormat::Jpeg => "jpeg",
+        image::ImageFormat::Gif => "gif",
+        image::ImageFormat::WebP => "webp",
+        image::ImageFormat::Bmp => "bmp",
+        image::ImageFormat::Tiff => "tiff",
+        image::ImageFormat::Ico => "ico",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,29 @@ pub mod unit {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod source {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "edit_sources")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub job_id: String,
+        pub position: i64,
+        pub stored_name: String,
+        pub original_name: String,
+        pub content_type: String,
+        pub bytes: i64,
+        pub released_at: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub use job::Model as JobRow;
 pub use unit::Model as UnitRow;
 
@@ -96,14 +119,47 @@ pub enum Admission {
     Admitted,
     /// Queued and running units plus the new ones would pass the capacity.
     Full,
+    /// Staged edit sources would pass `MAX_PENDING_EDIT_SOURCE_MB`.
+    SourcesFull,
 }
 
-/// Inserts the job and its units if the image-unit capacity allows, atomically.
-pub async fn admit(db: &DatabaseConnection, job: JobRow, capacity: u64) -> StoreResult<Admission> {
+/// A staged edit source to reserve with its job.
+pub struct NewSource {
+    pub stored_name: String,
+    pub original_name: String,
+    pub content_type: String,
+    pub bytes: u64,
+}
+
+/// Inserts the job, its units and its edit-source reservation if capacity allows, atomically.
+/// `max_pending_source_bytes` of `None` means no byte cap.
+pub async fn admit(
+    db: &DatabaseConnection,
+    job: JobRow,
+    capacity: u64,
+    sources: Vec<NewSource>,
+    max_pending_source_bytes: Option<u64>,
+) -> StoreResult<Admission> {
     let txn = db.begin().await?;
     let busy = unit::Entity::find().filter(unit::Column::Status.is_in(ACTIVE)).count(&txn).await?;
     if busy + job.n as u64 > capacity {
         return Ok(Admission::Full);
+    }
+    let new_bytes: u64 = sources.iter().map(|s| s.bytes).sum();
+    if let Some(max) = max_pending_source_bytes
+        && new_bytes > 0
+    {
+        let pending: Option<i64> = source::Entity::find()
+            .select_only()
+            .column_as(Expr::col(source::Column::Bytes).sum(), "pending")
+            .filter(source::Column::ReleasedAt.is_null())
+            .into_tuple()
+            .one(&txn)
+            .await?
+            .flatten();
+        if pending.unwrap_or(0) as u64 + new_bytes > max {
+            return Ok(Admission::SourcesFull);
+        }
     }
     let stamp = job.created_at.clone();
     for index in 0..job.n {
@@ -129,6 +185,20 @@ pub async fn admit(db: &DatabaseConnection, job: JobRow, capacity: u64) -> Store
             job::ActiveModel::from(job.clone()).insert(&txn).await?;
         }
         row.insert(&txn).await?;
+    }
+    for (position, new) in sources.into_iter().enumerate() {
+        source::ActiveModel {
+            id: sea_orm::NotSet,
+            job_id: Set(job.id.clone()),
+            position: Set(position as i64),
+            stored_name: Set(new.stored_name),
+            original_name: Set(new.original_name),
+            content_type: Set(new.content_type),
+            bytes: Set(new.bytes as i64),
+            released_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
     }
     txn.commit().await?;
     Ok(Admission::Admitted)
@@ -262,4 +332,45 @@ pub async fn active_fingerprint(db: &DatabaseConnection) -> StoreResult<(u64, Op
         .await?
         .flatten();
     Ok((count, newest))
+}
+
+/// Releases a job's edit-source reservation; returns the staged file names to delete.
+pub async fn release_sources(db: &DatabaseConnection, job_id: &str) -> StoreResult<Vec<String>> {
+    let pending = source::Entity::find()
+        .filter(source::Column::JobId.eq(job_id))
+        .filter(source::Column::ReleasedAt.is_null())
+        .all(db)
+        .await?;
+    if !pending.is_empty() {
+        source::Entity::update_many()
+            .col_expr(source::Column::ReleasedAt, Expr::value(now()))
+            .filter(source::Column::JobId.eq(job_id))
+            .filter(source::Column::ReleasedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    Ok(pending.into_iter().map(|row| row.stored_name).collect())
+}
+
+/// Releases every reservation (at start, when no job can still use its sources).
+pub async fn release_all_sources(db: &DatabaseConnection) -> StoreResult<u64> {
+    Ok(source::Entity::update_many()
+        .col_expr(source::Column::ReleasedAt, Expr::value(now()))
+        .filter(source::Column::ReleasedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Bytes reserved by edit sources of jobs that have not ended.
+pub async fn pending_source_bytes(db: &DatabaseConnection) -> StoreResult<u64> {
+    let pending: Option<i64> = source::Entity::find()
+        .select_only()
+        .column_as(Expr::col(source::Column::Bytes).sum(), "pending")
+        .filter(source::Column::ReleasedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(pending.unwrap_or(0) as u64)
 }

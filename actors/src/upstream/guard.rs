@@ -80,7 +80,9 @@ pub struct Vetted {
 /// Checks a URL's shape without touching the network.
 pub fn check_shape(url: &Url, policy: &Policy) -> Result<String, Refused> {
     let refuse = |message: String| Err(Refused(message));
-    let scheme_ok = url.scheme() == "https" || (policy.allow_private && url.scheme() == "http");
+    // Image URLs are HTTPS-only even where private networks are allowed.
+    let http_ok = policy.allow_private && policy.purpose != Purpose::ImageDownload;
+    let scheme_ok = url.scheme() == "https" || (http_ok && url.scheme() == "http");
     if !scheme_ok {
         return refuse(policy.purpose.scheme_message().to_string());
     }

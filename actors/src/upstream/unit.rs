@@ -18,9 +18,20 @@ use crate::media::validate::validate;
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(600);
 const MAX_REDIRECTS: usize = 3;
 
+/// A staged edit source, sent upstream with every unit of its job.
+#[derive(Debug, Clone)]
+pub struct EditSource {
+    pub path: PathBuf,
+    /// The name the client uploaded (or the gallery file name).
+    pub filename: String,
+    pub content_type: String,
+}
+
 /// Everything a unit needs, resolved when the job was admitted (the key is never stored).
 #[derive(Debug, Clone)]
 pub struct UnitSpec {
+    /// Edit sources; empty for generations.
+    pub sources: Vec<EditSource>,
     pub url: String,
     pub api_path: String,
     pub api_key: Option<String>,
@@ -89,13 +100,14 @@ async fn execute(
     progress: &impl Fn(&'static str, String),
     timings: &mut Timings,
 ) -> Result<SavedImage, UnitFailure> {
+    let edit = !spec.sources.is_empty();
     let (stage, message) = match spec.api_path.as_str() {
+        _ if edit => ("building_edit_form", "Building multipart edit request"),
         "/v1/responses" => ("building_responses_payload", "Building Responses API payload"),
         "/v1/chat/completions" => ("building_chat_completions_payload", "Building Chat Completions API payload"),
         _ => ("building_generation_payload", "Building image generation payload"),
     };
     progress(stage, message.into());
-    let body = protocols::generation_body(&spec.api_path, &spec.request);
     let url = url::Url::parse(&spec.url).map_err(|e| UnitFailure::Error(format!("Invalid upstream URL: {e}")))?;
     let policy = Policy {
         purpose: Purpose::UpstreamApi,
@@ -105,9 +117,20 @@ async fn execute(
     vet(&url, &policy).await.map_err(|refused| UnitFailure::Error(refused.0))?;
     let client = client(spec, transport)?;
 
-    progress("waiting_for_api", "Waiting for upstream API response".into());
+    let mut call = client.post(url).header("user-agent", "opencode");
+    if edit {
+        let uploading = if spec.sources.len() == 1 {
+            "Uploading source image and edit parameters"
+        } else {
+            "Uploading source images and edit parameters"
+        };
+        progress("uploading_edit_image", uploading.into());
+        call = call.multipart(edit_form(spec).await?);
+    } else {
+        call = call.json(&protocols::generation_body(&spec.api_path, &spec.request));
+        progress("waiting_for_api", "Waiting for upstream API response".into());
+    }
     let started = Instant::now();
-    let mut call = client.post(url).header("user-agent", "opencode").json(&body);
     if let Some(key) = &spec.api_key {
         call = call.bearer_auth(key);
     }
@@ -117,7 +140,7 @@ async fn execute(
     let text = read_text(response, spec.max_upstream_json_bytes, "Upstream JSON response").await?;
     progress("received_api_response", "Received upstream API response".into());
     if status >= 400 {
-        return Err(UnitFailure::Upstream(status_error(status, &text, false)));
+        return Err(UnitFailure::Upstream(status_error(status, &text, edit)));
     }
     let source = if spec.api_path == "/v1/chat/completions" {
         progress("parsing_json_response", "Parsing upstream response".into());
@@ -152,9 +175,12 @@ async fn execute(
         if !value.is_object() {
             return Err(UnitFailure::Upstream("Upstream JSON response must be an object".into()));
         }
-        if spec.api_path == "/v1/responses" {
+        if spec.api_path == "/v1/responses" && !edit {
             progress("extracting_response_image_output", "Extracting image_generation_call output".into());
             protocols::extract_responses(&value, &preview(&text)).map_err(UnitFailure::Upstream)?
+        } else if edit {
+            progress("extracting_edit_data", "Extracting edited image data array".into());
+            protocols::extract_images_api(&value, &preview(&text)).map_err(UnitFailure::Upstream)?
         } else {
             progress("extracting_generation_data", "Extracting image data array".into());
             protocols::extract_images_api(&value, &preview(&text)).map_err(UnitFailure::Upstream)?
@@ -180,6 +206,32 @@ async fn execute(
     let saved = save(bytes, spec).await?;
     timings.insert("validate", elapsed_ms(started));
     Ok(saved)
+}
+
+/// The edit request: every source first (`image` for one, `image[]` for several), streamed from disk,
+/// then the same text fields as a generation.
+async fn edit_form(spec: &UnitSpec) -> Result<reqwest::multipart::Form, UnitFailure> {
+    let field = if spec.sources.len() == 1 { "image" } else { "image[]" };
+    let mut form = reqwest::multipart::Form::new();
+    for source in &spec.sources {
+        let file = tokio::fs::File::open(&source.path)
+            .await
+            .map_err(|e| UnitFailure::Error(format!("Edit source is no longer available: {}", e.kind())))?;
+        let length = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+        let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::from(file), length)
+            .file_name(source.filename.clone())
+            .mime_str(&source.content_type)
+            .map_err(|e| UnitFailure::Error(describe(e)))?;
+        form = form.part(field, part);
+    }
+    for (name, value) in protocols::images_fields(&spec.request) {
+        let text = match value {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        form = form.text(name, text);
+    }
+    Ok(form)
 }
 
 fn client(spec: &UnitSpec, transport: &Transport) -> Result<reqwest::Client, UnitFailure> {
