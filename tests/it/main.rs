@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod binary;
 mod docs_and_drift;
+mod edits;
 mod engine;
 mod errors;
 mod frontend;

@@ -4,6 +4,7 @@
 
 pub mod fixtures;
 pub mod github;
+pub mod images;
 pub mod mock_upstream;
 pub mod s3;
 pub mod tls;
