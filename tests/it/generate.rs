@@ -440,3 +440,23 @@ async fn private_upstreams_are_refused_when_the_unit_runs() {
     );
     assert!(mock.requests().is_empty(), "nothing reached the private address");
 }
+
+#[tokio::test]
+async fn a_queued_job_is_cancelled_before_it_reaches_the_upstream() {
+    let (app, cookie, mock) = generation_app(&[("MAX_ACTIVE_GENERATE_JOBS", "1")]).await;
+    mock.set_delay(Duration::from_millis(500));
+    let first = start(&app, &cookie, json!({"prompt": "first", "response_format": "b64_json"})).await;
+    let second = start(&app, &cookie, json!({"prompt": "second", "response_format": "b64_json"})).await;
+    assert_eq!(job(&app, &cookie, &second).await["status"], "queued");
+    let cancelled = api(&app, &cookie, Method::DELETE, &format!("/api/generate/{second}"), None).await;
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(finished(&app, &cookie, &first).await["status"], "success");
+    let state = job(&app, &cookie, &second).await;
+    assert_eq!((state["status"].clone(), state["completed_count"].clone()), (json!("cancelled"), json!(0)));
+    let prompts: Vec<String> = mock
+        .requests_to("/v1/images/generations")
+        .iter()
+        .map(|r| r.json.as_ref().unwrap()["prompt"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(prompts, ["first"], "the cancelled job never reached the upstream");
+}

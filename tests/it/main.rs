@@ -21,6 +21,7 @@ mod security;
 mod settings;
 mod settings_api;
 mod snippets;
+mod socks5;
 mod storage;
 mod version;
 mod webhooks;

@@ -7,6 +7,7 @@ pub mod github;
 pub mod images;
 pub mod mock_upstream;
 pub mod s3;
+pub mod socks5;
 pub mod tls;
 pub mod webhook_receiver;
 

@@ -17,8 +17,14 @@ pub struct TlsFront {
 }
 
 pub async fn start(backend: SocketAddr, dir: &Path) -> TlsFront {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .expect("self-signed certificate");
+    start_for(backend, dir, &[]).await
+}
+
+/// Like `start`, with extra host names in the certificate.
+pub async fn start_for(backend: SocketAddr, dir: &Path, names: &[&str]) -> TlsFront {
+    let mut subjects = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+    subjects.extend(names.iter().map(|n| n.to_string()));
+    let certified = rcgen::generate_simple_self_signed(subjects).expect("self-signed certificate");
     let ca_file = dir.join("test-ca.pem");
     std::fs::write(&ca_file, certified.cert.pem()).expect("write certificate");
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));

@@ -237,9 +237,14 @@ async fn edit_form(spec: &UnitSpec) -> Result<reqwest::multipart::Form, UnitFail
 fn client(spec: &UnitSpec, transport: &Transport) -> Result<reqwest::Client, UnitFailure> {
     let mut builder = transport.builder().timeout(UPSTREAM_TIMEOUT);
     match &spec.socks5_proxy {
-        // Through the proxy the host name is resolved remotely; the proxy is the network boundary.
+        // Through the proxy the host name is resolved remotely (socks5h); the proxy is the network
+        // boundary, and it may itself sit on loopback.
         Some(proxy) => {
-            let proxy = reqwest::Proxy::all(proxy)
+            let remote_dns = match proxy.strip_prefix("socks5://") {
+                Some(rest) => format!("socks5h://{rest}"),
+                None => proxy.clone(),
+            };
+            let proxy = reqwest::Proxy::all(remote_dns)
                 .map_err(|e| UnitFailure::Error(format!("Invalid SOCKS5 proxy: {}", describe(e))))?;
             builder = builder.proxy(proxy);
         }
