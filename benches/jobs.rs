@@ -1,0 +1,134 @@
+//! Pushes 500 generation jobs through the real server (a release build run as its own process) against
+//! an instant mock upstream on loopback, then prints jobs per second, server CPU time per job and the
+//! server's peak memory. Run with `cargo bench --bench jobs`.
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::mock_upstream::MockUpstream;
+
+const JOBS: usize = 500;
+
+fn proc_field(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU seconds of a process.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    let per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    ticks / per_second
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mock = MockUpstream::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let binary = env!("CARGO_BIN_EXE_gpt-image-panel");
+    let mut server = tokio::process::Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("LOG_LEVEL", "warn")
+        .env("ACCESS_KEY", "bench-access-key")
+        .env("ACCESS_COOKIE_SECURE", "false")
+        .env("ENABLE_VERSION_CHECK", "false")
+        .env("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true")
+        .env("UPSTREAM_KEY", "sk-bench")
+        .env("MAX_ACTIVE_GENERATE_JOBS", "8")
+        .env("MAX_QUEUED_GENERATE_JOBS", "1000")
+        .current_dir(dir.path())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let pid = server.id().expect("pid");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let unlock = client
+        .post(format!("{base}/api/access"))
+        .header("origin", &base)
+        .json(&json!({"access_key": "bench-access-key"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let post = |path: &str, body: Value| {
+        client.post(format!("{base}{path}")).header("origin", &base).header("cookie", &cookie).json(&body).send()
+    };
+    post("/api/settings", json!({"api_url": format!("{}/v1", mock.base_url), "api_key": "${UPSTREAM_KEY}"}))
+        .await
+        .unwrap();
+    let idle_kib = proc_field(pid, "VmRSS:").unwrap_or(0);
+    let cpu_before = cpu_seconds(pid);
+
+    let started = Instant::now();
+    for i in 0..JOBS {
+        let response = post("/api/generate", json!({"prompt": format!("bench {i}"), "response_format": "b64_json"}))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202, "job {i}");
+    }
+    let submitted = started.elapsed();
+    loop {
+        let active: Value = client
+            .get(format!("{base}/api/generate/jobs"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if active.as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let peak_kib = proc_field(pid, "VmHWM:").unwrap_or(0);
+    let history: Value = client
+        .get(format!("{base}/api/generate/jobs?include_finished=true&limit=500"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let succeeded =
+        history.as_array().map(|jobs| jobs.iter().filter(|j| j["status"] == "success").count()).unwrap_or(0);
+    let _ = server.kill().await;
+
+    println!(
+        "jobs: {JOBS} submitted in {:.2}s, all finished in {:.2}s ({succeeded} succeeded)",
+        submitted.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    println!("throughput: {:.1} jobs/s", JOBS as f64 / elapsed.as_secs_f64());
+    println!("server CPU: {:.2} ms per job ({:.2}s total)", cpu * 1000.0 / JOBS as f64, cpu);
+    println!("server memory: {:.1} MiB idle, {:.1} MiB peak", idle_kib as f64 / 1024.0, peak_kib as f64 / 1024.0);
+}
