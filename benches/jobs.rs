@@ -3,7 +3,6 @@
 //! server's peak memory. Run with `cargo bench --bench jobs`.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};
