@@ -21,10 +21,11 @@ COPY --from=frontend /src/frontend/build frontend/build
 RUN cargo build --profile dist --locked --bin gpt-image-panel
 
 FROM debian:bookworm-slim
-# ca-certificates is left unpinned on purpose: it must follow security updates of the base image.
+# Unpinned on purpose: ca-certificates and libheif (heif-convert, for AVIF/HEIC uploads) must follow
+# the base image's security updates.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libheif-examples \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin panel \
     && mkdir -p /app/data /app/images/thumbs \

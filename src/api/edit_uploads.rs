@@ -91,13 +91,44 @@ pub fn content_type_of(format: &str) -> &'static str {
     }
 }
 
+/// The `heif-convert` tool (Debian's libheif-examples), when installed.
+fn heif_convert() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("heif-convert")).find(|candidate| candidate.is_file())
+}
+
+/// Replaces an AVIF/HEIC file with its PNG rendering, through `heif-convert` in a subprocess with a
+/// cleared environment and a time limit.
+async fn convert_to_png(path: &Path) -> Result<(), ApiError> {
+    let tool = heif_convert().ok_or_else(|| {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "AVIF and HEIC images cannot be decoded by this server")
+    })?;
+    let output = path.with_extension("converted.png");
+    let run = tokio::process::Command::new(tool)
+        .arg(path)
+        .arg(&output)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .status();
+    let converted = matches!(tokio::time::timeout(std::time::Duration::from_secs(30), run).await, Ok(Ok(status)) if status.success());
+    if !converted || tokio::fs::rename(&output, path).await.is_err() {
+        let _ = tokio::fs::remove_file(&output).await;
+        return Err(bad("Image data must be a fully decodable supported raster image"));
+    }
+    Ok(())
+}
+
 /// Checks a staged file's bytes: known raster format, agreeing with its name and type, fully decodable.
+/// AVIF and HEIC are converted to PNG first; the result says whether that happened.
 pub async fn check_staged(
     path: &Path,
     claimed: Option<&str>,
     content_format: Option<&str>,
     max_pixels: u64,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let mut head = vec![0u8; 512];
     let mut file = tokio::fs::File::open(path).await.map_err(|_| ApiError::internal())?;
     let read = file.read(&mut head).await.map_err(|_| ApiError::internal())?;
@@ -109,11 +140,9 @@ pub async fn check_staged(
     if content_format.is_some_and(|f| f != sniffed) {
         return Err(bad("Image content type does not match image data"));
     }
-    if sniffed == "avif" || sniffed == "heif" {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "AVIF and HEIC images cannot be decoded by this server",
-        ));
+    let converted = sniffed == "avif" || sniffed == "heif";
+    if converted {
+        convert_to_png(path).await?;
     }
     let path = path.to_path_buf();
     let checked = tokio::task::spawn_blocking(move || {
@@ -125,7 +154,8 @@ pub async fn check_staged(
     checked.map_err(|err| match err {
         InvalidImage::Unsupported => bad("Image data must be a supported raster image format"),
         _ => bad("Image data must be a fully decodable supported raster image"),
-    })
+    })?;
+    Ok(converted)
 }
 
 pub fn staged_name(format: Option<&str>, original: &str) -> String {
@@ -192,9 +222,17 @@ pub async fn read_form(
             Err(Some(_)) => return Err(bad(too_large)),
             Err(None) => return Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Failed to read uploaded image")),
         };
-        check_staged(&path, claimed, content_format, max_pixels).await?;
+        let converted = check_staged(&path, claimed, content_format, max_pixels).await?;
         if let Some(last) = group.0.last_mut() {
             last.bytes = bytes;
+            if converted {
+                // The upstream gets the PNG rendering, named to match.
+                let stem =
+                    Path::new(&last.filename).file_stem().and_then(|s| s.to_str()).unwrap_or("image").to_string();
+                last.filename = format!("{stem}.png");
+                last.content_type = "image/png".into();
+                last.bytes = tokio::fs::metadata(&path).await.map(|m| m.len()).unwrap_or(bytes);
+            }
         }
     }
     let mut staged = Staged(single.keep());

@@ -257,6 +257,15 @@ async fn bad_upstream_images_fail_the_job_and_store_nothing() {
         assert_eq!(done["status"], status, "{message}: {done}");
         assert!(done["error"].as_str().unwrap().starts_with(message), "{message}: {}", done["error"]);
     }
+    // A malformed reply is the upstream's fault.
+    mock.fail_with_text(200, "{\"data\": [truncated");
+    let queued: Value = generate(&app, &cookie, json!({"prompt": "malformed"})).await.json().await.unwrap();
+    let done = finished(&app, &cookie, queued["job_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (done["status"].clone(), done["error"].clone()),
+        (json!("upstream_error"), json!("Upstream returned non-JSON (200): {\"data\": [truncated"))
+    );
+    mock.succeed();
     // An image URL must be HTTPS.
     mock.set_chat_mode(crate::support::mock_upstream::ChatMode::Text(format!(
         "![x]({}/files/generated.png)",
@@ -277,4 +286,64 @@ async fn bad_upstream_images_fail_the_job_and_store_nothing() {
         .filter(|e| e.as_ref().unwrap().path().is_file())
         .count();
     assert_eq!(stored, 0, "no image file was kept");
+}
+
+/// Encodes a PNG as HEIC or AVIF with Debian's `heif-enc`.
+fn heif(png: &[u8], avif: bool) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    let output = dir.path().join(if avif { "out.avif" } else { "out.heic" });
+    std::fs::write(&input, png).unwrap();
+    let mut command = std::process::Command::new("heif-enc");
+    if avif {
+        command.arg("-A");
+    }
+    let status = command
+        .arg("-o")
+        .arg(&output)
+        .arg(&input)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("heif-enc is installed");
+    assert!(status.success());
+    std::fs::read(output).unwrap()
+}
+
+#[tokio::test]
+async fn heic_and_avif_uploads_are_converted_to_png() {
+    let (app, cookie, mock) = generation_app(&[]).await;
+    let source = noisy_png(64, 64);
+    let form = Form::new()
+        .text("prompt", "from a phone")
+        .part("image[]", file("photo.heic", heif(&source, false), "image/heic"))
+        .part("image[]", file("photo2.avif", heif(&source, true), "image/avif"));
+    let response = post_form(&app, &cookie, "/api/edits", form).await;
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let jobs: Value =
+        app.get_with_cookie("/api/generate/jobs?include_finished=true", &cookie).await.json().await.unwrap();
+    let done = finished(&app, &cookie, jobs[0]["job_id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "success", "{done}");
+    let sent = &mock.requests_to("/v1/images/edits")[0];
+    let parts = sent.parts_named("image[]");
+    let names: Vec<_> = parts.iter().map(|p| (p.file_name.clone().unwrap(), p.content_type.clone().unwrap())).collect();
+    assert_eq!(
+        names,
+        vec![("photo.png".to_string(), "image/png".to_string()), ("photo2.png".into(), "image/png".into())]
+    );
+    for part in parts {
+        let decoded = image::load_from_memory_with_format(&part.bytes, image::ImageFormat::Png).expect("a real PNG");
+        assert_eq!((decoded.width(), decoded.height()), (64, 64));
+    }
+    // A file that only claims to be HEIC is refused.
+    let fake = Form::new()
+        .text("prompt", "p")
+        .part("image", file("x.heic", b"\0\0\0\x18ftypheic\0\0\0\0garbage".to_vec(), "image/heic"));
+    assert_envelope(
+        post_form(&app, &cookie, "/api/edits", fake).await,
+        400,
+        "bad_request",
+        "Image data must be a fully decodable supported raster image",
+    )
+    .await;
+    assert_eq!(staged_files(&app), 0);
 }
