@@ -116,10 +116,9 @@ impl JobView {
     }
 }
 
-/// `/api/image/<encoded filename>`, or the public base URL when one is configured.
-pub fn image_url(filename: &str, public_image_base: Option<&str>) -> String {
-    let encoded: String = filename
-        .bytes()
+/// Percent-encodes a file name as one URL path segment.
+pub fn encode_segment(name: &str) -> String {
+    name.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
                 (b as char).to_string()
@@ -127,7 +126,12 @@ pub fn image_url(filename: &str, public_image_base: Option<&str>) -> String {
                 format!("%{b:02X}")
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `/api/image/<encoded filename>`, or the public base URL when one is configured.
+pub fn image_url(filename: &str, public_image_base: Option<&str>) -> String {
+    let encoded = encode_segment(filename);
     match public_image_base {
         Some(base) => format!("{base}/{encoded}"),
         None => format!("/api/image/{encoded}"),

@@ -7,22 +7,17 @@ use panel_actors::store::jobs::{self as store, ListQuery};
 use panel_actors::store::time::{from_db, to_db};
 use poem::http::StatusCode;
 use poem::web::Data;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
 use super::job_view::JobView;
+use super::status_message::StatusMessage;
 use crate::app::AppState;
 
 pub struct JobsApi;
-
-#[derive(Debug, Object)]
-pub struct StatusMessage {
-    pub status: String,
-    pub message: String,
-}
 
 pub fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Generation job not found")
@@ -120,7 +115,7 @@ impl JobsApi {
     async fn clear_history(&self, state: Data<&Arc<AppState>>) -> ApiResult<Json<StatusMessage>> {
         let deleted = store::delete_history(&state.db).await.map_err(store_failed)?;
         let noun = if deleted == 1 { "entry" } else { "entries" };
-        Ok(Json(StatusMessage { status: "success".into(), message: format!("Deleted {deleted} job history {noun}") }))
+        Ok(Json(StatusMessage::new("success", format!("Deleted {deleted} job history {noun}"))))
     }
 
     /// One job with its images, stage and timings.
@@ -140,9 +135,7 @@ impl JobsApi {
         match outcome {
             Cancelled::NotFound => Err(not_found()),
             Cancelled::AlreadyFinished => Err(ApiError::new(StatusCode::CONFLICT, "Generation job already finished")),
-            Cancelled::Done => {
-                Ok(Json(StatusMessage { status: "success".into(), message: "Generation job cancelled".into() }))
-            }
+            Cancelled::Done => Ok(Json(StatusMessage::new("success", "Generation job cancelled"))),
         }
     }
 }

@@ -4,6 +4,8 @@ pub mod access;
 pub mod edit_uploads;
 pub mod edits;
 pub mod error;
+pub mod gallery;
+pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;
 pub mod health;
@@ -19,6 +21,7 @@ pub mod settings;
 pub mod settings_models;
 pub mod settings_update;
 pub mod snippets;
+pub mod status_message;
 pub mod strict_json;
 pub mod version;
 pub mod webhook_payload;
@@ -41,6 +44,8 @@ pub enum ApiTags {
     Prompt,
     /// Image generation jobs, their history and live progress.
     Jobs,
+    /// The image gallery.
+    Gallery,
 }
 
 pub type Apis = (
@@ -57,6 +62,7 @@ pub type Apis = (
     edits::EditsApi,
     job_events::JobEventsApi,
     jobs::JobsApi,
+    gallery::GalleryApi,
 );
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
@@ -76,6 +82,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             edits::EditsApi,
             job_events::JobEventsApi,
             jobs::JobsApi,
+            gallery::GalleryApi,
         ),
         "GPT Image Panel",
         env!("CARGO_PKG_VERSION"),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer};
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
+use super::status_message::StatusMessage;
 use super::strict_json::{StrictJson, Validate};
 use crate::app::AppState;
 
@@ -36,12 +37,6 @@ pub struct Snippet {
 #[derive(Debug, Object)]
 pub struct SnippetList {
     pub snippets: Vec<Snippet>,
-}
-
-#[derive(Debug, Object)]
-pub struct Deleted {
-    pub status: String,
-    pub message: String,
 }
 
 #[derive(Debug, Object, Deserialize)]
@@ -236,10 +231,10 @@ impl SnippetsApi {
 
     /// Delete a snippet.
     #[oai(path = "/api/prompt-snippets/:snippet_id", method = "delete", operation_id = "delete_prompt_snippet")]
-    async fn delete(&self, state: Data<&Arc<AppState>>, snippet_id: Path<String>) -> ApiResult<Json<Deleted>> {
+    async fn delete(&self, state: Data<&Arc<AppState>>, snippet_id: Path<String>) -> ApiResult<Json<StatusMessage>> {
         if !store::delete(&state.db, &snippet_id.0).await.map_err(store_failed)? {
             return Err(not_found());
         }
-        Ok(Json(Deleted { status: "ok".into(), message: "Deleted prompt snippet".into() }))
+        Ok(Json(StatusMessage::new("ok", "Deleted prompt snippet")))
     }
 }

@@ -88,6 +88,9 @@ pub struct Config {
     pub max_queued_jobs: u64,
     pub job_history_max_rows: u64,
     pub public_image_base_url: Option<String>,
+    pub public_thumbnail_base_url: Option<String>,
+    pub nginx_accel_redirect: bool,
+    pub slow_gallery_query_ms: u64,
     pub max_sse_global: usize,
     pub max_sse_per_ip: usize,
     pub sse_ttl: Duration,
@@ -218,6 +221,10 @@ impl Config {
             job_history_max_rows: r.int("JOB_HISTORY_MAX_ROWS") as u64,
             public_image_base_url: Some(r.text("PUBLIC_IMAGE_BASE_URL").trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
+            public_thumbnail_base_url: Some(r.text("PUBLIC_THUMBNAIL_BASE_URL").trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty()),
+            nginx_accel_redirect: r.bool("ENABLE_NGINX_ACCEL_REDIRECT"),
+            slow_gallery_query_ms: r.int("SLOW_GALLERY_QUERY_MS") as u64,
             max_sse_global: r.int("MAX_SSE_SUBSCRIBERS_GLOBAL") as usize,
             max_sse_per_ip: r.int("MAX_SSE_SUBSCRIBERS_PER_IP") as usize,
             sse_ttl: Duration::from_secs(r.int("SSE_CONNECTION_TTL_SECONDS") as u64),

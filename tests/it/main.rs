@@ -10,6 +10,7 @@ mod edits;
 mod engine;
 mod errors;
 mod frontend;
+mod gallery;
 mod generate;
 mod helpers;
 mod job_events;

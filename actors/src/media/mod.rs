@@ -1,4 +1,5 @@
 //! Image bytes: sniffing the format, checking dimensions before decoding, fully decoding under limits,
 //! and storing files under generated names.
 
+pub mod thumbs;
 pub mod validate;

@@ -1,7 +1,7 @@
 //! Gallery rows: every generated or imported image. Written here; listed by the gallery routes.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseConnection, QuerySelect, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, QuerySelect, TransactionTrait};
 
 use super::StoreResult;
 
@@ -73,4 +73,254 @@ pub async fn set_job_n(db: &DatabaseConnection, job_id: &str, n: i64) -> StoreRe
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Filters of a gallery listing; `None` means "no filter".
+#[derive(Debug, Clone, Default)]
+pub struct GalleryFilter {
+    pub prompt: Option<String>,
+    pub model: Option<String>,
+    pub preset: Option<String>,
+    pub size: Option<String>,
+    /// Stored-form UTC bounds (inclusive).
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+    pub favorite: Option<bool>,
+}
+
+impl GalleryFilter {
+    pub fn is_empty(&self) -> bool {
+        self.prompt.is_none()
+            && self.model.is_none()
+            && self.preset.is_none()
+            && self.size.is_none()
+            && self.created_from.is_none()
+            && self.created_to.is_none()
+            && self.favorite.is_none()
+    }
+
+    /// `WHERE` text and its values. Prompts of 3+ characters use the trigram FTS index (a substring
+    /// match in any script); shorter ones a LIKE with `%`, `_`, `\` taken literally.
+    fn clause(&self) -> (String, Vec<sea_orm::Value>) {
+        let mut parts: Vec<&str> = Vec::new();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        if let Some(prompt) = &self.prompt {
+            if prompt.chars().count() >= 3 {
+                parts.push("rowid IN (SELECT rowid FROM gallery_entries_fts WHERE gallery_entries_fts MATCH ?)");
+                values.push(format!("\"{}\"", prompt.replace('"', "\"\"")).into());
+            } else {
+                parts.push("prompt LIKE ? ESCAPE '\\'");
+                let escaped = prompt.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                values.push(format!("%{escaped}%").into());
+            }
+        }
+        for (column, value) in [("model", &self.model), ("api_preset_name", &self.preset), ("size", &self.size)] {
+            if let Some(value) = value {
+                parts.push(match column {
+                    "model" => "model = ?",
+                    "api_preset_name" => "api_preset_name = ?",
+                    _ => "size = ?",
+                });
+                values.push(value.clone().into());
+            }
+        }
+        if let Some(from) = &self.created_from {
+            parts.push("created_at >= ?");
+            values.push(from.clone().into());
+        }
+        if let Some(to) = &self.created_to {
+            parts.push("created_at <= ?");
+            values.push(to.clone().into());
+        }
+        if let Some(favorite) = self.favorite {
+            parts.push("favorite = ?");
+            values.push(i64::from(favorite).into());
+        }
+        let clause = if parts.is_empty() { "1 = 1".to_string() } else { parts.join(" AND ") };
+        (clause, values)
+    }
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone)]
+pub enum PageStart {
+    Offset(u64),
+    /// Rows after (`next`) or before (`prev`) this `(sort_seq, id)` in list order.
+    After(i64, String),
+    Before(i64, String),
+}
+
+pub struct GalleryPage {
+    pub rows: Vec<GalleryRow>,
+    /// Whether one more row exists past the page in its direction.
+    pub more: bool,
+}
+
+fn statement(sql: String, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values)
+}
+
+/// One page of rows, newest first.
+pub async fn page(
+    db: &DatabaseConnection,
+    filter: &GalleryFilter,
+    start: &PageStart,
+    size: u64,
+) -> StoreResult<GalleryPage> {
+    let (clause, mut values) = filter.clause();
+    let (extra, order, offset) = match start {
+        PageStart::Offset(offset) => (String::new(), "DESC", *offset),
+        PageStart::After(seq, id) => {
+            values.extend([(*seq).into(), (*seq).into(), id.clone().into()]);
+            (" AND (sort_seq < ? OR (sort_seq = ? AND id < ?))".to_string(), "DESC", 0)
+        }
+        PageStart::Before(seq, id) => {
+            values.extend([(*seq).into(), (*seq).into(), id.clone().into()]);
+            (" AND (sort_seq > ? OR (sort_seq = ? AND id > ?))".to_string(), "ASC", 0)
+        }
+    };
+    values.extend([((size + 1) as i64).into(), (offset as i64).into()]);
+    let sql = format!(
+        "SELECT * FROM gallery_entries WHERE {clause}{extra} ORDER BY sort_seq {order}, id {order} LIMIT ? OFFSET ?"
+    );
+    let mut rows = GalleryRow::find_by_statement(statement(sql, values)).all(db).await?;
+    let more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    if matches!(start, PageStart::Before(..)) {
+        rows.reverse();
+    }
+    Ok(GalleryPage { rows, more })
+}
+
+/// Whether any matching row comes before (`newer = true`) or after `(seq, id)` in list order.
+pub async fn exists_beyond(
+    db: &DatabaseConnection,
+    filter: &GalleryFilter,
+    seq: i64,
+    id: &str,
+    newer: bool,
+) -> StoreResult<bool> {
+    let (clause, mut values) = filter.clause();
+    values.extend([seq.into(), seq.into(), id.to_string().into()]);
+    let comparison = if newer {
+        "(sort_seq > ? OR (sort_seq = ? AND id > ?))"
+    } else {
+        "(sort_seq < ? OR (sort_seq = ? AND id < ?))"
+    };
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM gallery_entries WHERE {clause} AND {comparison}) AS found");
+    let row = db.query_one_raw(statement(sql, values)).await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0) == 1)
+}
+
+/// Matching rows; the whole gallery's count comes from the trigger-kept totals.
+pub async fn count(db: &DatabaseConnection, filter: &GalleryFilter) -> StoreResult<u64> {
+    let (sql, values) = if filter.is_empty() {
+        ("SELECT image_count FROM gallery_totals WHERE id = 1".to_string(), Vec::new())
+    } else {
+        let (clause, values) = filter.clause();
+        (format!("SELECT COUNT(*) FROM gallery_entries WHERE {clause}"), values)
+    };
+    let row = db.query_one_raw(statement(sql, values)).await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0).max(0) as u64)
+}
+
+/// Bytes of the matching images' files (a file shared by rows counts once).
+pub async fn total_bytes(db: &DatabaseConnection, filter: &GalleryFilter) -> StoreResult<u64> {
+    let (sql, values) = if filter.is_empty() {
+        ("SELECT total_bytes FROM gallery_totals WHERE id = 1".to_string(), Vec::new())
+    } else {
+        let (clause, values) = filter.clause();
+        (
+            format!(
+                "SELECT COALESCE(SUM(b), 0) FROM (SELECT MAX(bytes) AS b FROM gallery_entries WHERE {clause} GROUP BY filename)"
+            ),
+            values,
+        )
+    };
+    let row = db.query_one_raw(statement(sql, values)).await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0).max(0) as u64)
+}
+
+/// Every model, preset name and size in the gallery, case-insensitively sorted.
+pub async fn filter_options(db: &DatabaseConnection) -> StoreResult<(Vec<String>, Vec<String>, Vec<String>)> {
+    let sql =
+        "SELECT kind, value FROM gallery_filter_options WHERE ref_count > 0 ORDER BY LOWER(value), value".to_string();
+    let rows = db.query_all_raw(statement(sql, Vec::new())).await?;
+    let (mut models, mut presets, mut sizes) = (Vec::new(), Vec::new(), Vec::new());
+    for row in rows {
+        let (Ok(kind), Ok(value)) = (row.try_get_by_index::<String>(0), row.try_get_by_index::<String>(1)) else {
+            continue;
+        };
+        match kind.as_str() {
+            "model" => models.push(value),
+            "preset" => presets.push(value),
+            _ => sizes.push(value),
+        }
+    }
+    Ok((models, presets, sizes))
+}
+
+pub async fn set_favorite(db: &DatabaseConnection, id: &str, favorite: bool) -> StoreResult<Option<GalleryRow>> {
+    entry::Entity::update_many()
+        .col_expr(entry::Column::Favorite, sea_orm::sea_query::Expr::value(favorite))
+        .filter(entry::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    get(db, id).await
+}
+
+/// Deletes a row; returns its filename when no other row still uses the file.
+pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(GalleryRow, bool)>> {
+    let txn = db.begin().await?;
+    let Some(row) = entry::Entity::find_by_id(id.to_string()).one(&txn).await? else { return Ok(None) };
+    entry::Entity::delete_by_id(id.to_string()).exec(&txn).await?;
+    let still_used =
+        entry::Entity::find().filter(entry::Column::Filename.eq(row.filename.clone())).count(&txn).await? > 0;
+    if !still_used {
+        let sql = "DELETE FROM thumbnail_queue WHERE filename = ?".to_string();
+        txn.execute_raw(statement(sql, vec![row.filename.clone().into()])).await?;
+    }
+    txn.commit().await?;
+    Ok(Some((row, !still_used)))
+}
+
+/// Deletes every row; returns their distinct filenames.
+pub async fn delete_all(db: &DatabaseConnection) -> StoreResult<(u64, Vec<String>)> {
+    let txn = db.begin().await?;
+    let filenames: Vec<String> =
+        entry::Entity::find().select_only().column(entry::Column::Filename).distinct().into_tuple().all(&txn).await?;
+    let deleted = entry::Entity::delete_many().exec(&txn).await?.rows_affected;
+    txn.execute_unprepared("DELETE FROM thumbnail_queue").await?;
+    txn.commit().await?;
+    Ok((deleted, filenames))
+}
+
+/// Whether any row uses `filename`.
+pub async fn filename_in_use(db: &DatabaseConnection, filename: &str) -> StoreResult<bool> {
+    Ok(entry::Entity::find().filter(entry::Column::Filename.eq(filename)).count(db).await? > 0)
+}
+
+/// Asks for a thumbnail to be made.
+pub async fn queue_thumbnail(db: &DatabaseConnection, filename: &str) -> StoreResult<()> {
+    let now = super::time::to_db(chrono::Utc::now());
+    let sql = "INSERT INTO thumbnail_queue (filename, attempts, created_at, updated_at) VALUES (?, 0, ?, ?) \
+               ON CONFLICT (filename) DO UPDATE SET updated_at = excluded.updated_at"
+        .to_string();
+    db.execute_raw(statement(sql, vec![filename.to_string().into(), now.clone().into(), now.into()])).await?;
+    Ok(())
+}
+
+/// Which of `filenames` wait in the thumbnail queue.
+pub async fn queued_thumbnails(
+    db: &DatabaseConnection,
+    filenames: &[String],
+) -> StoreResult<std::collections::HashSet<String>> {
+    if filenames.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks = vec!["?"; filenames.len()].join(", ");
+    let sql = format!("SELECT filename FROM thumbnail_queue WHERE filename IN ({marks})");
+    let values = filenames.iter().map(|f| f.clone().into()).collect();
+    let rows = db.query_all_raw(statement(sql, values)).await?;
+    Ok(rows.into_iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect())
 }

@@ -1,0 +1,403 @@
+//! The gallery: listing with filters (prompt search in any language, model, preset, size, dates,
+//! favorites), page or cursor pagination, counts, total bytes and filter options; one entry,
+//! favorite, delete one, delete all.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use panel_actors::store::gallery::{self as store, GalleryFilter, PageStart};
+use panel_actors::store::time::to_db;
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use serde::Deserialize;
+use sha2::Digest;
+
+use super::ApiTags;
+use super::error::{ApiError, ApiResult};
+use super::gallery_view::GalleryEntry;
+use super::status_message::StatusMessage;
+use super::strict_json::{StrictJson, Validate};
+use crate::app::AppState;
+
+pub struct GalleryApi;
+
+#[derive(Debug, Object)]
+pub struct FilterOptions {
+    pub models: Vec<String>,
+    pub presets: Vec<String>,
+    pub sizes: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct GalleryResponse {
+    /// Matching images; 0 when `include_counts=false`.
+    pub total: u64,
+    /// Bytes of the matching images' files; 0 unless `include_total_bytes=true`.
+    pub total_bytes: u64,
+    pub page: u64,
+    pub page_size: u64,
+    pub total_pages: u64,
+    pub has_prev: bool,
+    pub has_next: bool,
+    pub next_cursor: Option<String>,
+    pub prev_cursor: Option<String>,
+    pub images: Vec<GalleryEntry>,
+    pub filter_options: FilterOptions,
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct FavoriteBody {
+    pub favorite: bool,
+}
+
+impl Validate for FavoriteBody {}
+
+/// A listing request, from query parameters or a JSON body.
+#[derive(Debug, Default, Object, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[oai(deny_unknown_fields)]
+pub struct GalleryQuery {
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    pub prompt: Option<String>,
+    pub model: Option<String>,
+    pub preset: Option<String>,
+    pub size: Option<String>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub favorite: Option<bool>,
+    pub include_total_bytes: Option<bool>,
+    pub include_counts: Option<bool>,
+    pub include_filter_options: Option<bool>,
+    pub cursor: Option<String>,
+    pub direction: Option<String>,
+}
+
+impl Validate for GalleryQuery {
+    fn validate(&self) -> Vec<(String, String)> {
+        self.problems("")
+    }
+}
+
+impl GalleryQuery {
+    fn problems(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut push = |field: &str, message: String| problems.push((format!("{prefix}{field}"), message));
+        if self.page.is_some_and(|p| p < 1) {
+            push("page", "Input should be greater than or equal to 1".into());
+        }
+        match self.page_size {
+            Some(size) if size < 1 => push("page_size", "Input should be greater than or equal to 1".into()),
+            Some(size) if size > 100 => push("page_size", "Input should be less than or equal to 100".into()),
+            _ => {}
+        }
+        for (field, value, max) in [
+            ("prompt", &self.prompt, 4000),
+            ("model", &self.model, 200),
+            ("preset", &self.preset, 200),
+            ("size", &self.size, 64),
+            ("date_from", &self.date_from, 64),
+            ("date_to", &self.date_to, 64),
+            ("cursor", &self.cursor, 512),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+                push(field, format!("String should have at most {max} characters"));
+            }
+        }
+        problems
+    }
+}
+
+fn parse_bool(name: &str, value: Option<String>) -> ApiResult<Option<bool>> {
+    match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(None),
+        Some(v) if ["true", "1", "yes", "on", "t", "y"].contains(&v.as_str()) => Ok(Some(true)),
+        Some(v) if ["false", "0", "no", "off", "f", "n"].contains(&v.as_str()) => Ok(Some(false)),
+        Some(_) => Err(ApiError::validation(format!(
+            "query.{name} - Input should be a valid boolean, unable to interpret input"
+        ))),
+    }
+}
+
+fn parse_int(name: &str, value: Option<String>) -> ApiResult<Option<i64>> {
+    value
+        .map(|v| {
+            v.trim().parse::<i64>().map_err(|_| {
+                ApiError::validation(format!(
+                    "query.{name} - Input should be a valid integer, unable to parse string as an integer"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// `YYYY-MM-DD` (whole UTC day) or an ISO datetime (naive means UTC), in stored form.
+fn date_bound(value: &str, end_of_day: bool) -> ApiResult<String> {
+    let invalid = || ApiError::validation("Gallery date filters must use YYYY-MM-DD or ISO datetime");
+    if value.len() == 10 {
+        let day = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid())?;
+        let time = if end_of_day { day.and_hms_micro_opt(23, 59, 59, 999_999) } else { day.and_hms_opt(0, 0, 0) };
+        return Ok(to_db(time.ok_or_else(invalid)?.and_utc()));
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Ok(to_db(at.with_timezone(&Utc)));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(value, format) {
+            return Ok(to_db(naive.and_utc()));
+        }
+    }
+    Err(invalid())
+}
+
+fn text(value: &Option<String>) -> Option<String> {
+    value.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn encode_cursor(seq: i64, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::json!({"sort_seq": seq, "id": id}).to_string())
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<(i64, String)> {
+    let invalid = || ApiError::new(StatusCode::BAD_REQUEST, "Invalid gallery cursor");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim().trim_end_matches('=')).map_err(|_| invalid())?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let seq = value.get("sort_seq").and_then(|s| s.as_i64()).ok_or_else(invalid)?;
+    let id = value.get("id").and_then(|s| s.as_str()).ok_or_else(invalid)?;
+    Ok((seq, id.to_string()))
+}
+
+fn store_failed(err: panel_actors::store::StoreError) -> ApiError {
+    tracing::error!(error = %err, "gallery store");
+    ApiError::internal()
+}
+
+async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryResponse> {
+    let started = Instant::now();
+    let config = state.settings.current();
+    let direction = query.direction.as_deref().map(|d| d.trim().to_ascii_lowercase()).unwrap_or_else(|| "next".into());
+    if direction != "next" && direction != "prev" {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "Invalid gallery cursor direction"));
+    }
+    let filter = GalleryFilter {
+        prompt: text(&query.prompt),
+        model: text(&query.model),
+        preset: text(&query.preset),
+        size: text(&query.size),
+        created_from: text(&query.date_from).map(|d| date_bound(&d, false)).transpose()?,
+        created_to: text(&query.date_to).map(|d| date_bound(&d, true)).transpose()?,
+        favorite: query.favorite,
+    };
+    let requested = query.page.unwrap_or(1).max(1) as u64;
+    let size = query.page_size.unwrap_or(9).clamp(1, 100) as u64;
+    let include_counts = query.include_counts.unwrap_or(true);
+    let db = &state.db;
+
+    let total = if include_counts { store::count(db, &filter).await.map_err(store_failed)? } else { 0 };
+    let counted_pages = total.div_ceil(size).max(1);
+    let page = if include_counts { requested.min(counted_pages) } else { requested };
+    let cursor = text(&query.cursor).map(|c| decode_cursor(&c)).transpose()?;
+    let start = match (&cursor, direction.as_str()) {
+        (Some((seq, id)), "prev") => PageStart::Before(*seq, id.clone()),
+        (Some((seq, id)), _) => PageStart::After(*seq, id.clone()),
+        (None, _) => PageStart::Offset((page - 1) * size),
+    };
+    let db_started = Instant::now();
+    let found = store::page(db, &filter, &start, size).await.map_err(store_failed)?;
+    let db_ms = db_started.elapsed().as_secs_f64() * 1000.0;
+    let (first, last) =
+        (found.rows.first().map(|r| (r.sort_seq, r.id.clone())), found.rows.last().map(|r| (r.sort_seq, r.id.clone())));
+    let (has_prev, has_next) = match &start {
+        PageStart::Offset(_) => (page > 1, if include_counts { page < counted_pages } else { found.more }),
+        PageStart::After(..) => {
+            let prev = match &first {
+                Some((seq, id)) => store::exists_beyond(db, &filter, *seq, id, true).await.map_err(store_failed)?,
+                None => false,
+            };
+            (prev, found.more)
+        }
+        PageStart::Before(..) => {
+            let next = match &last {
+                Some((seq, id)) => store::exists_beyond(db, &filter, *seq, id, false).await.map_err(store_failed)?,
+                None => false,
+            };
+            (found.more, next)
+        }
+    };
+    let total_pages = if include_counts { counted_pages } else { (requested + u64::from(has_next)).max(1) };
+    let total_bytes = if query.include_total_bytes.unwrap_or(false) {
+        store::total_bytes(db, &filter).await.map_err(store_failed)?
+    } else {
+        0
+    };
+    let filter_options = if query.include_filter_options.unwrap_or(true) {
+        let (models, presets, sizes) = store::filter_options(db).await.map_err(store_failed)?;
+        FilterOptions { models, presets, sizes }
+    } else {
+        FilterOptions { models: Vec::new(), presets: Vec::new(), sizes: Vec::new() }
+    };
+    let filenames: Vec<String> = found.rows.iter().map(|r| r.filename.clone()).collect();
+    let queued = store::queued_thumbnails(db, &filenames).await.map_err(store_failed)?;
+    let images: Vec<GalleryEntry> = found
+        .rows
+        .into_iter()
+        .map(|row| {
+            let waiting = queued.contains(&row.filename);
+            GalleryEntry::new(row, &config, waiting)
+        })
+        .collect();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if elapsed_ms >= config.slow_gallery_query_ms as f64 {
+        // The prompt itself is never logged: only whether there was one, its length and a hash.
+        let prompt = filter.prompt.as_deref();
+        let hash =
+            prompt.map(|p| sha2::Sha256::digest(p.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>());
+        tracing::warn!(
+            elapsed_ms, db_query_ms = db_ms, page, page_size = size, total, cursor = cursor.is_some(), %direction,
+            include_counts, prompt_present = prompt.is_some(), prompt_len = prompt.map_or(0, |p| p.chars().count()),
+            prompt_hash = hash.as_deref().unwrap_or("null"), model = ?filter.model, preset = ?filter.preset, size_filter = ?filter.size,
+            date_from = ?filter.created_from, date_to = ?filter.created_to, favorite = ?filter.favorite,
+            "Slow /api/gallery query"
+        );
+    }
+    Ok(GalleryResponse {
+        total,
+        total_bytes,
+        page,
+        page_size: size,
+        total_pages,
+        has_prev,
+        has_next,
+        next_cursor: if has_next { last.map(|(seq, id)| encode_cursor(seq, &id)) } else { None },
+        prev_cursor: if has_prev { first.map(|(seq, id)| encode_cursor(seq, &id)) } else { None },
+        images,
+        filter_options,
+    })
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Gallery entry not found")
+}
+
+/// Removes an image file and its thumbnail; failures are logged (startup GC retries).
+fn remove_files(state: &AppState, filename: &str) -> bool {
+    let config = state.settings.current();
+    let removed = std::fs::remove_file(config.images_dir.join(filename)).is_ok();
+    let _ = std::fs::remove_file(config.thumbnails_dir.join(panel_actors::media::thumbs::thumbnail_name(filename)));
+    if !removed {
+        tracing::warn!(%filename, "image file could not be removed");
+    }
+    removed
+}
+
+async fn entry(state: &AppState, row: store::GalleryRow) -> ApiResult<GalleryEntry> {
+    let queued =
+        store::queued_thumbnails(&state.db, std::slice::from_ref(&row.filename)).await.map_err(store_failed)?;
+    let waiting = queued.contains(&row.filename);
+    Ok(GalleryEntry::new(row, &state.settings.current(), waiting))
+}
+
+#[OpenApi(tag = "ApiTags::Gallery")]
+impl GalleryApi {
+    /// Gallery images, newest first, with optional filters and page or cursor pagination.
+    #[oai(path = "/api/gallery", method = "get", operation_id = "list_gallery")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        page: Query<Option<String>>,
+        page_size: Query<Option<String>>,
+        prompt: Query<Option<String>>,
+        model: Query<Option<String>>,
+        preset: Query<Option<String>>,
+        size: Query<Option<String>>,
+        date_from: Query<Option<String>>,
+        date_to: Query<Option<String>>,
+        favorite: Query<Option<String>>,
+        include_total_bytes: Query<Option<String>>,
+        include_counts: Query<Option<String>>,
+        include_filter_options: Query<Option<String>>,
+        cursor: Query<Option<String>>,
+        direction: Query<Option<String>>,
+    ) -> ApiResult<Json<GalleryResponse>> {
+        let query = GalleryQuery {
+            page: parse_int("page", page.0)?,
+            page_size: parse_int("page_size", page_size.0)?,
+            prompt: prompt.0,
+            model: model.0,
+            preset: preset.0,
+            size: size.0,
+            date_from: date_from.0,
+            date_to: date_to.0,
+            favorite: parse_bool("favorite", favorite.0)?,
+            include_total_bytes: parse_bool("include_total_bytes", include_total_bytes.0)?,
+            include_counts: parse_bool("include_counts", include_counts.0)?,
+            include_filter_options: parse_bool("include_filter_options", include_filter_options.0)?,
+            cursor: cursor.0,
+            direction: direction.0,
+        };
+        let problems = query.problems("query.");
+        if !problems.is_empty() {
+            let detail = problems.iter().map(|(f, m)| format!("{f} - {m}")).collect::<Vec<_>>().join("; ");
+            return Err(ApiError::validation(detail));
+        }
+        Ok(Json(list(&state, query).await?))
+    }
+
+    /// The same listing with the query in a JSON body.
+    #[oai(path = "/api/gallery/search", method = "post", operation_id = "search_gallery")]
+    async fn search(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: StrictJson<GalleryQuery>,
+    ) -> ApiResult<Json<GalleryResponse>> {
+        Ok(Json(list(&state, body.0).await?))
+    }
+
+    /// Delete every gallery image and its files.
+    #[oai(path = "/api/gallery", method = "delete", operation_id = "delete_gallery")]
+    async fn delete_all(&self, state: Data<&Arc<AppState>>) -> ApiResult<Json<StatusMessage>> {
+        let (rows, filenames) = store::delete_all(&state.db).await.map_err(store_failed)?;
+        let files = filenames.iter().filter(|name| remove_files(&state, name)).count();
+        Ok(Json(StatusMessage::new("ok", format!("Deleted {files} image file(s) and {rows} gallery entries"))))
+    }
+
+    /// One gallery entry.
+    #[oai(path = "/api/gallery/:image_id", method = "get", operation_id = "get_gallery_entry")]
+    async fn get(&self, state: Data<&Arc<AppState>>, image_id: Path<String>) -> ApiResult<Json<GalleryEntry>> {
+        let row = store::get(&state.db, &image_id.0).await.map_err(store_failed)?.ok_or_else(not_found)?;
+        Ok(Json(entry(&state, row).await?))
+    }
+
+    /// Mark or unmark an image as a favorite; returns the updated entry.
+    #[oai(path = "/api/gallery/:image_id/favorite", method = "patch", operation_id = "set_gallery_favorite")]
+    async fn favorite(
+        &self,
+        state: Data<&Arc<AppState>>,
+        image_id: Path<String>,
+        body: StrictJson<FavoriteBody>,
+    ) -> ApiResult<Json<GalleryEntry>> {
+        let row = store::set_favorite(&state.db, &image_id.0, body.0.favorite)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(not_found)?;
+        Ok(Json(entry(&state, row).await?))
+    }
+
+    /// Delete an image: its row first, then its file and thumbnail (kept while another row uses them).
+    #[oai(path = "/api/gallery/:image_id", method = "delete", operation_id = "delete_gallery_entry")]
+    async fn delete(&self, state: Data<&Arc<AppState>>, image_id: Path<String>) -> ApiResult<Json<StatusMessage>> {
+        let (row, last_user) =
+            store::delete(&state.db, &image_id.0).await.map_err(store_failed)?.ok_or_else(not_found)?;
+        let files = usize::from(last_user && remove_files(&state, &row.filename));
+        Ok(Json(StatusMessage::new("ok", format!("Deleted gallery entry and {files} image file(s)"))))
+    }
+}

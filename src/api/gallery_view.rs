@@ -1,0 +1,102 @@
+//! A gallery row as clients see it (list, detail, favorite): every key present, `null` when unknown.
+
+use std::path::Path;
+
+use panel_actors::media::thumbs::thumbnail_name;
+use panel_actors::store::gallery::GalleryRow;
+use poem_openapi::Object;
+
+use super::job_view::{beijing, encode_segment as encode, image_url, utc};
+use crate::settings::Config;
+
+#[derive(Debug, Clone, PartialEq, Object, serde::Serialize)]
+pub struct GalleryEntry {
+    pub id: String,
+    pub prompt: String,
+    pub size: String,
+    pub filename: String,
+    pub image_url: Option<String>,
+    pub thumbnail_filename: Option<String>,
+    pub thumbnail_url: Option<String>,
+    /// `ready`, `queued` or `missing`.
+    pub thumbnail_status: String,
+    pub created_at: String,
+    /// When the image was made, in Beijing time (`+08:00`).
+    pub completed_at: Option<String>,
+    pub image_width: Option<i64>,
+    pub image_height: Option<i64>,
+    pub model: Option<String>,
+    pub quality: Option<String>,
+    /// The format detected from the file.
+    pub output_format: Option<String>,
+    pub output_compression: Option<i64>,
+    pub response_format: Option<String>,
+    pub n: Option<i64>,
+    pub api_path: Option<String>,
+    pub api_preset_name: Option<String>,
+    pub duration: Option<String>,
+    pub favorite: bool,
+    pub bytes: Option<i64>,
+}
+
+/// Whether a request's file name is one the gallery could have written (no paths, known extension).
+pub fn safe_filename(name: &str, thumbnails: bool) -> bool {
+    let extensions: &[&str] = if thumbnails {
+        &["webp"]
+    } else {
+        &["avif", "bmp", "gif", "heic", "heif", "ico", "jpg", "jpeg", "png", "tif", "tiff", "webp"]
+    };
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name)
+        && Path::new(name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+impl GalleryEntry {
+    /// `queued` tells whether the row's thumbnail waits in the queue.
+    pub fn new(row: GalleryRow, config: &Config, queued: bool) -> GalleryEntry {
+        let safe = safe_filename(&row.filename, false);
+        let thumb = thumbnail_name(&row.filename);
+        let thumbnail_status = if config.thumbnails_dir.join(&thumb).is_file() {
+            "ready"
+        } else if queued {
+            "queued"
+        } else {
+            "missing"
+        };
+        let thumbnail_url = safe.then(|| match &config.public_thumbnail_base_url {
+            Some(base) => format!("{base}/{}", encode(&thumb)),
+            None => format!("/api/thumb/{}", encode(&row.filename)),
+        });
+        GalleryEntry {
+            image_url: safe.then(|| image_url(&row.filename, config.public_image_base_url.as_deref())),
+            thumbnail_filename: row.thumbnail_filename.filter(|t| safe_filename(t, true)),
+            thumbnail_url,
+            thumbnail_status: thumbnail_status.to_string(),
+            created_at: utc(&row.created_at),
+            completed_at: row.completed_at.as_deref().map(beijing),
+            duration: row.duration_seconds.map(|s| format!("{s:.2}s")),
+            id: row.id,
+            prompt: row.prompt,
+            size: row.size,
+            filename: row.filename,
+            image_width: row.image_width,
+            image_height: row.image_height,
+            model: row.model,
+            quality: row.quality,
+            output_format: row.output_format,
+            output_compression: row.output_compression,
+            response_format: row.response_format,
+            n: row.n,
+            api_path: row.api_path,
+            api_preset_name: row.api_preset_name,
+            favorite: row.favorite,
+            bytes: row.bytes,
+        }
+    }
+}
