@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use panel_actors::store::{self, settings_overrides};
+use panel_actors::thumbnailer::ThumbnailSettings;
 use panel_actors::upstream::transport::Transport;
 use panel_actors::{Engine, EngineDeps};
 use poem::http::{Method, StatusCode};
@@ -64,7 +65,15 @@ impl Application {
         let http = transport.plain_client()?;
         let staging_dir = config.data_dir.join("edit-sources");
         store::private_dir(&staging_dir)?;
-        let engine = Engine::start(EngineDeps { db: db.clone(), staging_dir, transport: transport.clone() }).await?;
+        let thumbnails = ThumbnailSettings {
+            images_dir: config.images_dir.clone(),
+            thumbnails_dir: config.thumbnails_dir.clone(),
+            max_side: config.thumbnail_max_side,
+            max_pixels: config.max_image_pixels,
+            concurrency: config.thumbnail_concurrency,
+        };
+        let engine =
+            Engine::start(EngineDeps { db: db.clone(), staging_dir, thumbnails, transport: transport.clone() }).await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
         let state = Arc::new(AppState {

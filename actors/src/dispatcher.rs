@@ -60,6 +60,7 @@ pub struct UnitOutcome {
 }
 
 pub struct DispatcherArgs {
+    pub thumbnailer: Arc<ChildSlot<crate::thumbnailer::ThumbnailerMsg>>,
     /// `DATA_DIR/edit-sources`: staged edit uploads, released when their job ends.
     pub staging_dir: std::path::PathBuf,
     pub db: DatabaseConnection,
@@ -71,6 +72,7 @@ pub struct DispatcherArgs {
 type UnitKey = (String, i64);
 
 pub struct DispatcherState {
+    thumbnailer: Arc<ChildSlot<crate::thumbnailer::ThumbnailerMsg>>,
     staging_dir: std::path::PathBuf,
     db: DatabaseConnection,
     transport: Transport,
@@ -111,6 +113,7 @@ impl Actor for Dispatcher {
             }
         }
         Ok(DispatcherState {
+            thumbnailer: args.thumbnailer,
             staging_dir: args.staging_dir,
             db: args.db,
             transport: args.transport,
@@ -282,6 +285,8 @@ impl DispatcherState {
                 let started = Instant::now();
                 let row = gallery_row(&job, &saved, outcome.seconds, &stamp);
                 gallery::insert(&self.db, row).await.map_err(db_err)?;
+                gallery::queue_thumbnail(&self.db, &saved.filename).await.map_err(db_err)?;
+                let _ = self.thumbnailer.get().cast(crate::thumbnailer::ThumbnailerMsg::Kick);
                 timings.insert("db_insert", (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0);
                 unit.status = "success".into();
                 unit.stage = Some("completed".into());

@@ -8,6 +8,7 @@ pub mod media;
 pub mod r2;
 pub mod store;
 pub mod supervisor;
+pub mod thumbnailer;
 pub mod upstream;
 pub mod webhook;
 

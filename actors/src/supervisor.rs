@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
 use crate::dispatcher::{Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg};
+use crate::thumbnailer::{ThumbnailSettings, Thumbnailer, ThumbnailerMsg};
 use crate::upstream::transport::Transport;
 use crate::webhook::{WebhookMsg, WebhookSender};
 
@@ -47,6 +48,7 @@ pub struct SupervisorState {
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
+    thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
     deps: EngineDeps,
     restarts: u64,
 }
@@ -57,6 +59,7 @@ pub struct EngineDeps {
     pub db: sea_orm::DatabaseConnection,
     /// Where staged edit uploads live (`DATA_DIR/edit-sources`).
     pub staging_dir: std::path::PathBuf,
+    pub thumbnails: ThumbnailSettings,
     pub transport: Transport,
 }
 
@@ -64,6 +67,7 @@ pub struct EngineDeps {
 pub struct Children {
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
+    thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
 }
 
 pub struct Supervisor;
@@ -73,6 +77,15 @@ impl Supervisor {
         myself: &ActorRef<SupervisorMsg>,
     ) -> Result<ActorRef<BroadcasterMsg>, ActorProcessingErr> {
         let (actor, _) = Actor::spawn_linked(None, Broadcaster, (), myself.get_cell()).await?;
+        Ok(actor)
+    }
+
+    async fn spawn_thumbnailer(
+        myself: &ActorRef<SupervisorMsg>,
+        deps: &EngineDeps,
+    ) -> Result<ActorRef<ThumbnailerMsg>, ActorProcessingErr> {
+        let args = (deps.db.clone(), deps.thumbnails.clone());
+        let (actor, _) = Actor::spawn_linked(None, Thumbnailer, args, myself.get_cell()).await?;
         Ok(actor)
     }
 
@@ -89,8 +102,10 @@ impl Supervisor {
         deps: &EngineDeps,
         broadcaster: &Arc<ChildSlot<BroadcasterMsg>>,
         webhooks: &Arc<ChildSlot<WebhookMsg>>,
+        thumbnailer: &Arc<ChildSlot<ThumbnailerMsg>>,
     ) -> Result<ActorRef<DispatcherMsg>, ActorProcessingErr> {
         let args = DispatcherArgs {
+            thumbnailer: thumbnailer.clone(),
             staging_dir: deps.staging_dir.clone(),
             db: deps.db.clone(),
             transport: deps.transport.clone(),
@@ -114,9 +129,16 @@ impl Actor for Supervisor {
     ) -> Result<Self::State, ActorProcessingErr> {
         let broadcaster = ChildSlot::new(Self::spawn_broadcaster(&myself).await?);
         let webhooks = ChildSlot::new(Self::spawn_webhooks(&myself, &deps).await?);
-        let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster, &webhooks).await?);
-        let _ = ready.send(Children { broadcaster: broadcaster.clone(), dispatcher: dispatcher.clone() });
-        Ok(SupervisorState { broadcaster, dispatcher, webhooks, deps, restarts: 0 })
+        let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
+        let dispatcher =
+            ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster, &webhooks, &thumbnailer).await?);
+        let children = Children {
+            broadcaster: broadcaster.clone(),
+            dispatcher: dispatcher.clone(),
+            thumbnailer: thumbnailer.clone(),
+        };
+        let _ = ready.send(children);
+        Ok(SupervisorState { broadcaster, dispatcher, webhooks, thumbnailer, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -155,9 +177,13 @@ impl Actor for Supervisor {
             state.restarts += 1;
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
-            state
-                .dispatcher
-                .replace(Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster, &state.webhooks).await?);
+            state.dispatcher.replace(
+                Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster, &state.webhooks, &state.thumbnailer)
+                    .await?,
+            );
+            state.restarts += 1;
+        } else if cell.get_id() == state.thumbnailer.get().get_id() {
+            state.thumbnailer.replace(Self::spawn_thumbnailer(&myself, &state.deps).await?);
             state.restarts += 1;
         } else if cell.get_id() == state.webhooks.get().get_id() {
             state.webhooks.replace(Self::spawn_webhooks(&myself, &state.deps).await?);
@@ -173,6 +199,7 @@ pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
+    thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
 }
 
 impl Engine {
@@ -182,7 +209,17 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Start(e.to_string()))?;
         let children = ready_rx.await.map_err(|e| EngineError::Start(e.to_string()))?;
-        Ok(Engine { supervisor, broadcaster: children.broadcaster, dispatcher: children.dispatcher })
+        Ok(Engine {
+            supervisor,
+            broadcaster: children.broadcaster,
+            dispatcher: children.dispatcher,
+            thumbnailer: children.thumbnailer,
+        })
+    }
+
+    /// Tells the thumbnailer that the queue has work.
+    pub fn thumbnail_wanted(&self) {
+        let _ = self.thumbnailer.get().cast(ThumbnailerMsg::Kick);
     }
 
     /// Admits a job if capacity allows.
@@ -279,7 +316,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open(&dir.path().join("data"), &dir.path().join("data/app.sqlite3")).await.unwrap();
         let staging_dir = dir.path().join("data/edit-sources");
-        (Engine::start(EngineDeps { db, staging_dir, transport: Transport::default() }).await.unwrap(), dir)
+        let thumbnails = ThumbnailSettings {
+            images_dir: dir.path().join("images"),
+            thumbnails_dir: dir.path().join("images/thumbs"),
+            max_side: 512,
+            max_pixels: 100_000_000,
+            concurrency: 1,
+        };
+        (Engine::start(EngineDeps { db, staging_dir, thumbnails, transport: Transport::default() }).await.unwrap(), dir)
     }
 
     #[tokio::test]

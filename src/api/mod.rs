@@ -12,6 +12,7 @@ pub mod health;
 pub mod job_events;
 pub mod job_view;
 pub mod jobs;
+pub mod media;
 pub mod overall_config;
 pub mod preset_health;
 pub mod presets;
@@ -63,6 +64,7 @@ pub type Apis = (
     job_events::JobEventsApi,
     jobs::JobsApi,
     gallery::GalleryApi,
+    media::MediaApi,
 );
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
@@ -83,6 +85,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             job_events::JobEventsApi,
             jobs::JobsApi,
             gallery::GalleryApi,
+            media::MediaApi,
         ),
         "GPT Image Panel",
         env!("CARGO_PKG_VERSION"),

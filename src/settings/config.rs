@@ -90,6 +90,8 @@ pub struct Config {
     pub public_image_base_url: Option<String>,
     pub public_thumbnail_base_url: Option<String>,
     pub nginx_accel_redirect: bool,
+    pub thumbnail_max_side: u32,
+    pub thumbnail_concurrency: usize,
     pub slow_gallery_query_ms: u64,
     pub max_sse_global: usize,
     pub max_sse_per_ip: usize,
@@ -224,6 +226,8 @@ impl Config {
             public_thumbnail_base_url: Some(r.text("PUBLIC_THUMBNAIL_BASE_URL").trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty()),
             nginx_accel_redirect: r.bool("ENABLE_NGINX_ACCEL_REDIRECT"),
+            thumbnail_max_side: r.int("THUMBNAIL_MAX_SIDE") as u32,
+            thumbnail_concurrency: r.int("THUMBNAIL_CPU_CONCURRENCY") as usize,
             slow_gallery_query_ms: r.int("SLOW_GALLERY_QUERY_MS") as u64,
             max_sse_global: r.int("MAX_SSE_SUBSCRIBERS_GLOBAL") as usize,
             max_sse_per_ip: r.int("MAX_SSE_SUBSCRIBERS_PER_IP") as usize,

@@ -14,6 +14,7 @@ mod gallery;
 mod generate;
 mod helpers;
 mod job_events;
+mod media;
 mod mock_upstream;
 mod overall_config;
 mod prompt;
