@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use panel_actors::store::{self, settings_overrides};
 use panel_actors::thumbnailer::ThumbnailSettings;
+use panel_actors::upkeep::UpkeepSettings;
 use panel_actors::upstream::transport::Transport;
 use panel_actors::{Engine, EngineDeps};
 use poem::http::{Method, StatusCode};
@@ -72,8 +73,13 @@ impl Application {
             max_pixels: config.max_image_pixels,
             concurrency: config.thumbnail_concurrency,
         };
-        let engine =
-            Engine::start(EngineDeps { db: db.clone(), staging_dir, thumbnails, transport: transport.clone() }).await?;
+        let upkeep = UpkeepSettings {
+            images_dir: config.images_dir.clone(),
+            thumbnails_dir: config.thumbnails_dir.clone(),
+            orphan_ttl: config.orphan_file_ttl,
+        };
+        let deps = EngineDeps { db: db.clone(), staging_dir, thumbnails, upkeep, transport: transport.clone() };
+        let engine = Engine::start(deps).await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
         let state = Arc::new(AppState {

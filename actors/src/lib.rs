@@ -9,6 +9,7 @@ pub mod r2;
 pub mod store;
 pub mod supervisor;
 pub mod thumbnailer;
+pub mod upkeep;
 pub mod upstream;
 pub mod webhook;
 

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
 use crate::dispatcher::{Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg};
 use crate::thumbnailer::{ThumbnailSettings, Thumbnailer, ThumbnailerMsg};
+use crate::upkeep::{Upkeep, UpkeepMsg, UpkeepSettings};
 use crate::upstream::transport::Transport;
 use crate::webhook::{WebhookMsg, WebhookSender};
 
@@ -49,6 +50,7 @@ pub struct SupervisorState {
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
+    upkeep: Arc<ChildSlot<UpkeepMsg>>,
     deps: EngineDeps,
     restarts: u64,
 }
@@ -60,6 +62,7 @@ pub struct EngineDeps {
     /// Where staged edit uploads live (`DATA_DIR/edit-sources`).
     pub staging_dir: std::path::PathBuf,
     pub thumbnails: ThumbnailSettings,
+    pub upkeep: UpkeepSettings,
     pub transport: Transport,
 }
 
@@ -86,6 +89,15 @@ impl Supervisor {
     ) -> Result<ActorRef<ThumbnailerMsg>, ActorProcessingErr> {
         let args = (deps.db.clone(), deps.thumbnails.clone());
         let (actor, _) = Actor::spawn_linked(None, Thumbnailer, args, myself.get_cell()).await?;
+        Ok(actor)
+    }
+
+    async fn spawn_upkeep(
+        myself: &ActorRef<SupervisorMsg>,
+        deps: &EngineDeps,
+    ) -> Result<ActorRef<UpkeepMsg>, ActorProcessingErr> {
+        let (actor, _) =
+            Actor::spawn_linked(None, Upkeep, (deps.db.clone(), deps.upkeep.clone()), myself.get_cell()).await?;
         Ok(actor)
     }
 
@@ -130,6 +142,7 @@ impl Actor for Supervisor {
         let broadcaster = ChildSlot::new(Self::spawn_broadcaster(&myself).await?);
         let webhooks = ChildSlot::new(Self::spawn_webhooks(&myself, &deps).await?);
         let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
+        let upkeep = ChildSlot::new(Self::spawn_upkeep(&myself, &deps).await?);
         let dispatcher =
             ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster, &webhooks, &thumbnailer).await?);
         let children = Children {
@@ -138,7 +151,7 @@ impl Actor for Supervisor {
             thumbnailer: thumbnailer.clone(),
         };
         let _ = ready.send(children);
-        Ok(SupervisorState { broadcaster, dispatcher, webhooks, thumbnailer, deps, restarts: 0 })
+        Ok(SupervisorState { broadcaster, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -181,6 +194,9 @@ impl Actor for Supervisor {
                 Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster, &state.webhooks, &state.thumbnailer)
                     .await?,
             );
+            state.restarts += 1;
+        } else if cell.get_id() == state.upkeep.get().get_id() {
+            state.upkeep.replace(Self::spawn_upkeep(&myself, &state.deps).await?);
             state.restarts += 1;
         } else if cell.get_id() == state.thumbnailer.get().get_id() {
             state.thumbnailer.replace(Self::spawn_thumbnailer(&myself, &state.deps).await?);
@@ -323,7 +339,17 @@ mod tests {
             max_pixels: 100_000_000,
             concurrency: 1,
         };
-        (Engine::start(EngineDeps { db, staging_dir, thumbnails, transport: Transport::default() }).await.unwrap(), dir)
+        let upkeep = UpkeepSettings {
+            images_dir: dir.path().join("images"),
+            thumbnails_dir: dir.path().join("images/thumbs"),
+            orphan_ttl: Duration::from_secs(300),
+        };
+        (
+            Engine::start(EngineDeps { db, staging_dir, thumbnails, upkeep, transport: Transport::default() })
+                .await
+                .unwrap(),
+            dir,
+        )
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ pub mod edit_uploads;
 pub mod edits;
 pub mod error;
 pub mod gallery;
+pub mod gallery_batch;
 pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;
@@ -64,6 +65,7 @@ pub type Apis = (
     job_events::JobEventsApi,
     jobs::JobsApi,
     gallery::GalleryApi,
+    gallery_batch::GalleryBatchApi,
     media::MediaApi,
 );
 
@@ -85,6 +87,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             job_events::JobEventsApi,
             jobs::JobsApi,
             gallery::GalleryApi,
+            gallery_batch::GalleryBatchApi,
             media::MediaApi,
         ),
         "GPT Image Panel",

@@ -329,3 +329,94 @@ async fn entries_are_read_favorited_and_deleted_with_their_files() {
         .count();
     assert_eq!(images, 0);
 }
+
+#[tokio::test]
+async fn batch_actions_report_partial_success() {
+    let (app, cookie, rows) = seeded().await;
+    let ids = vec![rows[0].id.clone(), "missing-id".to_string(), rows[2].id.clone()];
+    for _ in 0..2 {
+        let starred: Value = api(
+            &app,
+            &cookie,
+            Method::PATCH,
+            "/api/gallery/batch/favorite",
+            Some(json!({"ids": ids, "favorite": true})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            starred,
+            json!({"status": "ok", "count": 2, "file_count": 0, "requested_count": 3, "updated_count": 2, "missing_count": 1, "missing_ids": ["missing-id"]})
+        );
+    }
+    assert_eq!(list(&app, &cookie, "favorite=true").await["total"], 4);
+    let none = api(
+        &app,
+        &cookie,
+        Method::PATCH,
+        "/api/gallery/batch/favorite",
+        Some(json!({"ids": ["nope"], "favorite": true})),
+    )
+    .await;
+    assert_envelope(none, 404, "not_found", "Gallery entries not found").await;
+    for (body, detail) in [
+        (json!({"ids": ["a", "a"], "favorite": true}), "ids - ids must not contain duplicates"),
+        (json!({"ids": [" "], "favorite": true}), "ids - ids must include at least one gallery entry id"),
+        (json!({"ids": ["a"]}), "favorite - Field required"),
+    ] {
+        assert_envelope(
+            api(&app, &cookie, Method::PATCH, "/api/gallery/batch/favorite", Some(body)).await,
+            422,
+            "validation_error",
+            detail,
+        )
+        .await;
+    }
+
+    let deleted: Value = api(
+        &app,
+        &cookie,
+        Method::POST,
+        "/api/gallery/batch/delete",
+        Some(json!({"ids": [rows[1].id, "gone", rows[3].id]})),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        deleted,
+        json!({"status": "ok", "count": 2, "file_count": 2, "requested_count": 3, "updated_count": 2, "missing_count": 1, "missing_ids": ["gone"]})
+    );
+    assert!(!app.dir.path().join("images").join(&rows[1].filename).exists());
+    assert_eq!(list(&app, &cookie, "").await["total"], 3);
+}
+
+#[tokio::test]
+async fn startup_reconciles_rows_and_collects_orphan_files() {
+    let (app, _cookie, rows) = seeded().await;
+    let images = app.dir.path().join("images");
+    std::fs::remove_file(images.join(&rows[0].filename)).unwrap();
+    std::fs::write(images.join("orphan-old.png"), b"x").unwrap();
+    std::fs::create_dir_all(images.join("thumbs")).unwrap();
+    std::fs::write(images.join("thumbs/stray-000000000000.webp"), b"x").unwrap();
+    let dir = app.dir.clone();
+    app.stop().await;
+
+    let app = spawn_app_in(dir.clone(), &[("GALLERY_ORPHAN_FILE_TTL_SECONDS", "0")]).await;
+    let cookie = app.unlock().await;
+    let page = list(&app, &cookie, "").await;
+    assert_eq!(page["total"], 4, "the row whose file was gone is removed");
+    assert!(!prompts(&page).contains(&rows[0].prompt));
+    assert!(!images.join("orphan-old.png").exists(), "an unreferenced file is collected");
+    assert!(!images.join("thumbs/stray-000000000000.webp").exists(), "a thumbnail of nothing is collected");
+    assert!(images.join(&rows[1].filename).exists(), "referenced files stay");
+
+    // Within the TTL a fresh unreferenced file is left alone (it may be about to get its row).
+    std::fs::write(images.join("orphan-new.png"), b"x").unwrap();
+    app.stop().await;
+    let _app = spawn_app_in(dir, &[("GALLERY_ORPHAN_FILE_TTL_SECONDS", "300")]).await;
+    assert!(images.join("orphan-new.png").exists());
+}

@@ -324,3 +324,44 @@ pub async fn queued_thumbnails(
     let rows = db.query_all_raw(statement(sql, values)).await?;
     Ok(rows.into_iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect())
 }
+
+/// Deletes the rows with these ids; returns the deleted ids and the filenames no row uses any more.
+pub async fn delete_many(db: &DatabaseConnection, ids: &[String]) -> StoreResult<(Vec<String>, Vec<String>)> {
+    let txn = db.begin().await?;
+    let rows = entry::Entity::find().filter(entry::Column::Id.is_in(ids.to_vec())).all(&txn).await?;
+    let found: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    entry::Entity::delete_many().filter(entry::Column::Id.is_in(found.clone())).exec(&txn).await?;
+    let mut unused = Vec::new();
+    let names: std::collections::BTreeSet<String> = rows.into_iter().map(|r| r.filename).collect();
+    for name in names {
+        if entry::Entity::find().filter(entry::Column::Filename.eq(name.clone())).count(&txn).await? == 0 {
+            txn.execute_raw(statement(
+                "DELETE FROM thumbnail_queue WHERE filename = ?".into(),
+                vec![name.clone().into()],
+            ))
+            .await?;
+            unused.push(name);
+        }
+    }
+    txn.commit().await?;
+    Ok((found, unused))
+}
+
+/// Sets `favorite` on the rows with these ids; returns the ids found.
+pub async fn favorite_many(db: &DatabaseConnection, ids: &[String], favorite: bool) -> StoreResult<Vec<String>> {
+    let txn = db.begin().await?;
+    let found: Vec<String> = entry::Entity::find()
+        .select_only()
+        .column(entry::Column::Id)
+        .filter(entry::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    entry::Entity::update_many()
+        .col_expr(entry::Column::Favorite, sea_orm::sea_query::Expr::value(favorite))
+        .filter(entry::Column::Id.is_in(found.clone()))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(found)
+}
