@@ -38,6 +38,8 @@ pub struct AppState {
     pub settings_writer: tokio::sync::Mutex<()>,
     /// Open SSE streams, bounded globally and per client IP.
     pub sse_limiter: Arc<crate::web::sse::SseLimiter>,
+    /// Gallery counts per filter, valid until the gallery changes.
+    pub gallery_counts: crate::api::gallery_counts::CountCache,
 }
 
 pub struct Application {
@@ -90,6 +92,7 @@ impl Application {
             version_check: VersionCheck::new(http),
             settings_writer: tokio::sync::Mutex::new(()),
             sse_limiter: Arc::default(),
+            gallery_counts: Default::default(),
         });
         Ok(Application { address, acceptor, state })
     }

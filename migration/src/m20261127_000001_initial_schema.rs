@@ -123,10 +123,11 @@ const UP: &[&str] = &[
         UNIQUE (job_id, position)
     )",
     "CREATE INDEX idx_edit_sources_pending ON edit_sources (released_at) WHERE released_at IS NULL",
-    // The gallery. A rowid table: the FTS index keys on rowid. sort_seq is the list order.
+    // The gallery. `sort_seq` is the rowid and the list order (never reused), so prompt-search hits
+    // from the FTS index come back already in list order.
     "CREATE TABLE gallery_entries (
-        id TEXT PRIMARY KEY NOT NULL,
-        sort_seq INTEGER NOT NULL UNIQUE,
+        sort_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
         prompt TEXT NOT NULL,
         size TEXT NOT NULL,
         filename TEXT NOT NULL,
@@ -177,13 +178,18 @@ const UP: &[&str] = &[
         ref_count INTEGER NOT NULL,
         PRIMARY KEY (kind, value)
     )",
-    // Totals for the whole gallery, kept by triggers.
+    // Totals for the whole gallery, kept by triggers; `version` changes with every row change, so
+    // cached counts know when they are stale.
     "CREATE TABLE gallery_totals (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         image_count INTEGER NOT NULL,
-        total_bytes INTEGER NOT NULL
+        total_bytes INTEGER NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0
     )",
-    "INSERT INTO gallery_totals (id, image_count, total_bytes) VALUES (1, 0, 0)",
+    "INSERT INTO gallery_totals (id, image_count, total_bytes, version) VALUES (1, 0, 0, 0)",
+    "CREATE TRIGGER gallery_entries_version_au AFTER UPDATE OF favorite, prompt, created_at ON gallery_entries BEGIN
+        UPDATE gallery_totals SET version = version + 1;
+    END",
     // Thumbnails still to make, so a restart resumes the queue.
     "CREATE TABLE thumbnail_queue (
         filename TEXT PRIMARY KEY NOT NULL,
@@ -277,13 +283,16 @@ fn count_triggers() -> Vec<String> {
     };
     [
         "CREATE TRIGGER gallery_entries_counts_ai AFTER INSERT ON gallery_entries BEGIN
-        UPDATE gallery_totals SET image_count = image_count + 1, total_bytes = total_bytes + COALESCE(new.bytes, 0);
+        UPDATE gallery_totals SET image_count = image_count + 1, total_bytes = total_bytes + COALESCE(new.bytes, 0),
+            version = version + 1;
 {COUNT_NEW_OPTIONS}    END",
         "CREATE TRIGGER gallery_entries_counts_ad AFTER DELETE ON gallery_entries BEGIN
-        UPDATE gallery_totals SET image_count = image_count - 1, total_bytes = total_bytes - COALESCE(old.bytes, 0);
+        UPDATE gallery_totals SET image_count = image_count - 1, total_bytes = total_bytes - COALESCE(old.bytes, 0),
+            version = version + 1;
 {UNCOUNT_OLD_OPTIONS}    END",
         "CREATE TRIGGER gallery_entries_counts_au AFTER UPDATE OF bytes, model, api_preset_name, size ON gallery_entries BEGIN
-        UPDATE gallery_totals SET total_bytes = total_bytes - COALESCE(old.bytes, 0) + COALESCE(new.bytes, 0);
+        UPDATE gallery_totals SET total_bytes = total_bytes - COALESCE(old.bytes, 0) + COALESCE(new.bytes, 0),
+            version = version + 1;
 {UNCOUNT_OLD_OPTIONS}{COUNT_NEW_OPTIONS}    END",
     ]
     .iter()
@@ -299,6 +308,7 @@ const DOWN: &[&str] = &[
     "DROP TRIGGER IF EXISTS gallery_entries_counts_au",
     "DROP TRIGGER IF EXISTS gallery_entries_counts_ad",
     "DROP TRIGGER IF EXISTS gallery_entries_counts_ai",
+    "DROP TRIGGER IF EXISTS gallery_entries_version_au",
     "DROP TABLE IF EXISTS gallery_totals",
     "DROP TABLE IF EXISTS gallery_filter_options",
     "DROP TRIGGER IF EXISTS gallery_entries_fts_au",

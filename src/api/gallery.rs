@@ -201,7 +201,18 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
     let include_counts = query.include_counts.unwrap_or(true);
     let db = &state.db;
 
-    let total = if include_counts { store::count(db, &filter).await.map_err(store_failed)? } else { 0 };
+    let version = store::version(db).await.map_err(store_failed)?;
+    let cache_key = format!("{filter:?}");
+    let mut counted = state.gallery_counts.get(&cache_key, version);
+    let total = match (include_counts, counted.total) {
+        (false, _) => 0,
+        (true, Some(total)) => total,
+        (true, None) => {
+            let total = store::count(db, &filter).await.map_err(store_failed)?;
+            counted.total = Some(total);
+            total
+        }
+    };
     let counted_pages = total.div_ceil(size).max(1);
     let page = if include_counts { requested.min(counted_pages) } else { requested };
     let cursor = text(&query.cursor).map(|c| decode_cursor(&c)).transpose()?;
@@ -233,11 +244,16 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
         }
     };
     let total_pages = if include_counts { counted_pages } else { (requested + u64::from(has_next)).max(1) };
-    let total_bytes = if query.include_total_bytes.unwrap_or(false) {
-        store::total_bytes(db, &filter).await.map_err(store_failed)?
-    } else {
-        0
+    let total_bytes = match (query.include_total_bytes.unwrap_or(false), counted.total_bytes) {
+        (false, _) => 0,
+        (true, Some(bytes)) => bytes,
+        (true, None) => {
+            let bytes = store::total_bytes(db, &filter).await.map_err(store_failed)?;
+            counted.total_bytes = Some(bytes);
+            bytes
+        }
     };
+    state.gallery_counts.put(cache_key, version, counted);
     let filter_options = if query.include_filter_options.unwrap_or(true) {
         let (models, presets, sizes) = store::filter_options(db).await.map_err(store_failed)?;
         FilterOptions { models, presets, sizes }

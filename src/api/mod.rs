@@ -6,6 +6,7 @@ pub mod edits;
 pub mod error;
 pub mod gallery;
 pub mod gallery_batch;
+pub mod gallery_counts;
 pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;

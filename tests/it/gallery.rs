@@ -297,6 +297,11 @@ async fn entries_are_read_favorited_and_deleted_with_their_files() {
 
     let file = app.dir.path().join("images").join(&rows[0].filename);
     assert!(file.exists());
+    assert_eq!(
+        list(&app, &cookie, "include_total_bytes=true").await["total"],
+        5,
+        "counted (and remembered) before the delete"
+    );
     let deleted: Value =
         api(&app, &cookie, Method::DELETE, &format!("/api/gallery/{id}"), None).await.json().await.unwrap();
     assert_eq!(deleted, json!({"status": "ok", "message": "Deleted gallery entry and 1 image file(s)"}));

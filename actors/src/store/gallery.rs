@@ -11,9 +11,10 @@ pub mod entry {
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "gallery_entries")]
     pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: String,
+        #[sea_orm(primary_key)]
         pub sort_seq: i64,
+        #[sea_orm(unique)]
+        pub id: String,
         pub prompt: String,
         pub size: String,
         pub filename: String,
@@ -45,24 +46,21 @@ pub mod entry {
 
 pub use entry::Model as GalleryRow;
 
-/// Inserts a row at the top of the gallery order (its `sort_seq` is assigned here).
-pub async fn insert(db: &DatabaseConnection, mut row: GalleryRow) -> StoreResult<GalleryRow> {
-    let txn = db.begin().await?;
-    let last: Option<i64> = entry::Entity::find()
-        .select_only()
-        .column_as(entry::Column::SortSeq.max(), "max")
-        .into_tuple()
-        .one(&txn)
-        .await?
-        .flatten();
-    row.sort_seq = last.unwrap_or(0) + 1;
-    let model = entry::ActiveModel::from(row).insert(&txn).await?;
-    txn.commit().await?;
-    Ok(model)
+/// Inserts a row at the top of the gallery order (the database assigns its `sort_seq`).
+pub async fn insert(db: &DatabaseConnection, row: GalleryRow) -> StoreResult<GalleryRow> {
+    let mut model = entry::ActiveModel::from(row);
+    model.sort_seq = sea_orm::ActiveValue::NotSet;
+    Ok(model.insert(db).await?)
 }
 
 pub async fn get(db: &DatabaseConnection, id: &str) -> StoreResult<Option<GalleryRow>> {
-    Ok(entry::Entity::find_by_id(id.to_string()).one(db).await?)
+    Ok(entry::Entity::find().filter(entry::Column::Id.eq(id)).one(db).await?)
+}
+
+/// Changes whenever any gallery row does (kept by triggers).
+pub async fn version(db: &DatabaseConnection) -> StoreResult<i64> {
+    let row = db.query_one_raw(statement("SELECT version FROM gallery_totals WHERE id = 1".into(), Vec::new())).await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0))
 }
 
 /// Sets the parent job's `n` on rows its units created.
@@ -272,8 +270,8 @@ pub async fn set_favorite(db: &DatabaseConnection, id: &str, favorite: bool) -> 
 /// Deletes a row; returns its filename when no other row still uses the file.
 pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(GalleryRow, bool)>> {
     let txn = db.begin().await?;
-    let Some(row) = entry::Entity::find_by_id(id.to_string()).one(&txn).await? else { return Ok(None) };
-    entry::Entity::delete_by_id(id.to_string()).exec(&txn).await?;
+    let Some(row) = entry::Entity::find().filter(entry::Column::Id.eq(id)).one(&txn).await? else { return Ok(None) };
+    entry::Entity::delete_many().filter(entry::Column::Id.eq(id)).exec(&txn).await?;
     let still_used =
         entry::Entity::find().filter(entry::Column::Filename.eq(row.filename.clone())).count(&txn).await? > 0;
     if !still_used {
