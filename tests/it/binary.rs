@@ -213,3 +213,76 @@ async fn secrets_never_reach_logs_or_responses() {
         assert!(!bodies.contains(secret), "{secret} appears in a response");
     }
 }
+
+#[tokio::test]
+async fn slow_gallery_queries_are_logged_without_the_prompt() {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("ACCESS_KEY", "log-test-access-key")
+        .env("ACCESS_COOKIE_SECURE", "false")
+        .env("ENABLE_VERSION_CHECK", "false")
+        .env("SLOW_GALLERY_QUERY_MS", "0")
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let logs = Arc::new(Mutex::new(String::new()));
+    let sink = logs.clone();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            sink.lock().unwrap().push_str(&line);
+            sink.lock().unwrap().push('\n');
+        }
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let unlock = client
+        .post(format!("{base}/api/access"))
+        .header("origin", &base)
+        .json(&serde_json::json!({"access_key": "log-test-access-key"}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let page =
+        client.get(format!("{base}/api/gallery?prompt=kiwi&model=m1")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let mut line = String::new();
+    for _ in 0..200 {
+        if let Some(found) = logs.lock().unwrap().lines().find(|l| l.contains("Slow /api/gallery query")) {
+            line = found.to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for field in [
+        "page=1",
+        "page_size=9",
+        "total=0",
+        "prompt_present=true",
+        "prompt_len=4",
+        "prompt_hash=",
+        "model=Some(\"m1\")",
+        "elapsed_ms=",
+        "db_query_ms=",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+    assert!(!line.contains("kiwi"), "the prompt text is never logged: {line}");
+    let _ = child.kill().await;
+}
