@@ -61,7 +61,7 @@ test('the right key unlocks, and a reload stays unlocked', async ({ page }, test
 	await page.getByLabel('Access key').press('Enter');
 
 	await expect(page.getByTestId('app-version')).toHaveText(EXPECTED_VERSION);
-	await expect(page.getByText('Workspace ready')).toBeVisible();
+	await expect(page.getByTestId('open-settings')).toBeVisible();
 	await expect(page.getByLabel('Access key')).toHaveCount(0);
 	await page.screenshot({ path: path.join(testInfo.project.outputDir, 'unlocked.png'), fullPage: true });
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync } from 'node
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startMockUpstream } from './support/mock-upstream';
 
 export const ACCESS_KEY = 'e2e-secret-key';
 const HEALTH_TIMEOUT_MS = 30_000;
@@ -54,6 +55,10 @@ export default async function globalSetup(): Promise<void> {
 	const logFile = path.join(tmp, 'server.log');
 	const log = openSync(logFile, 'a');
 
+	const mock = await startMockUpstream();
+	(globalThis as { mockUpstream?: unknown }).mockUpstream = mock.server;
+	process.env.MOCK_UPSTREAM_URL = mock.url;
+
 	const port = await freePort();
 	const url = `http://127.0.0.1:${port}`;
 
@@ -75,7 +80,10 @@ export default async function globalSetup(): Promise<void> {
 		ACCESS_KEY,
 		ACCESS_COOKIE_SECURE: 'false',
 		ENABLE_VERSION_CHECK: 'false',
-		ACCESS_KEY_COOKIE_NAME: 'gpt_image_access'
+		ACCESS_KEY_COOKIE_NAME: 'gpt_image_access',
+		// The mock upstream listens on plain-http loopback; tests type literal keys.
+		UPSTREAM_ALLOW_PRIVATE_NETWORK: 'true',
+		ALLOW_PLAINTEXT_SECRETS: 'true'
 	};
 
 	// cwd = the temp dir, so no stray .env file is picked up.

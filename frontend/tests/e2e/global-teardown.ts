@@ -1,4 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import path from 'node:path';
 import type { FullConfig } from '@playwright/test';
 
@@ -12,6 +13,9 @@ function alive(pid: number): boolean {
 }
 
 export default async function globalTeardown(config: FullConfig): Promise<void> {
+	const mock = (globalThis as { mockUpstream?: Server }).mockUpstream;
+	mock?.closeAllConnections();
+	mock?.close();
 	const pid = Number(process.env.PANEL_PID);
 	if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
 		process.kill(pid, 'SIGTERM');

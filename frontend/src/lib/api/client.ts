@@ -28,8 +28,16 @@ export const NETWORK_ERROR_STATUS = 0;
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RequestOptions {
+	/** JSON-serialised unless it is FormData (multipart uploads). */
 	body?: unknown;
 	signal?: AbortSignal;
+}
+
+let unauthorizedHandler: (() => void) | null = null;
+
+/** Called when any request answers 401 (the access cookie expired or was revoked). */
+export function onUnauthorized(handler: () => void): void {
+	unauthorizedHandler = handler;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -81,7 +89,9 @@ export async function request<T>(
 		cache: 'no-store',
 		signal: options.signal
 	};
-	if (options.body !== undefined) {
+	if (options.body instanceof FormData) {
+		init.body = options.body;
+	} else if (options.body !== undefined) {
 		headers['Content-Type'] = 'application/json';
 		init.body = JSON.stringify(options.body);
 	}
@@ -95,6 +105,7 @@ export async function request<T>(
 	}
 
 	const payload = await readJson(response);
+	if (response.status === 401 && !path.startsWith('/api/access')) unauthorizedHandler?.();
 	if (!response.ok) throw toApiError(response, payload);
 	if (payload === undefined) {
 		throw new ApiError(response.status, 'The server sent an unexpected response.');
@@ -106,5 +117,22 @@ export const api = {
 	get: <T>(path: string, options?: Omit<RequestOptions, 'body'>) =>
 		request<T>('GET', path, options),
 	post: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
-		request<T>('POST', path, { ...options, body })
+		request<T>('POST', path, { ...options, body }),
+	put: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
+		request<T>('PUT', path, { ...options, body }),
+	patch: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
+		request<T>('PATCH', path, { ...options, body }),
+	delete: <T>(path: string, body?: unknown, options?: Omit<RequestOptions, 'body'>) =>
+		request<T>('DELETE', path, { ...options, body })
 };
+
+/** A query string from defined, non-empty values: `?a=1&b=x` or ''. */
+export function query(params: Record<string, string | number | boolean | null | undefined>): string {
+	const search = new URLSearchParams();
+	for (const [key, value] of Object.entries(params)) {
+		if (value === undefined || value === null || value === '') continue;
+		search.set(key, String(value));
+	}
+	const text = search.toString();
+	return text ? `?${text}` : '';
+}

@@ -1,4 +1,11 @@
 /** Wire types of the panel's JSON API. */
+import type { components } from './schema';
+
+/**
+ * Every request/response shape, generated from openapi/openapi.json
+ * (`npm run gen:api`): `Schema<'GalleryPage'>`.
+ */
+export type Schema<Name extends keyof components['schemas']> = components['schemas'][Name];
 
 export interface AccessStatus {
 	authenticated: boolean;

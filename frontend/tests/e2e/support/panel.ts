@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { expect, type APIRequestContext, type Page, type TestInfo } from '@playwright/test';
+
+/** Shared steps for the browser tests. They all talk to the real panel server. */
+export const ACCESS_KEY = 'e2e-secret-key';
+
+export function mockUpstreamUrl(): string {
+	const url = process.env.MOCK_UPSTREAM_URL;
+	if (!url) throw new Error('MOCK_UPSTREAM_URL is not set (global setup starts the mock upstream)');
+	return url;
+}
+
+/** Collect page errors and CSP refusals; a test asserts the list stays empty. */
+export function watchForProblems(page: Page): string[] {
+	const problems: string[] = [];
+	page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+	page.on('console', (message) => {
+		const text = message.text();
+		if (/Content[- ]Security[- ]Policy|Refused to/i.test(text)) problems.push(`csp: ${text}`);
+	});
+	return problems;
+}
+
+/** Open the panel and unlock it through the access gate, as a user would. */
+export async function unlock(page: Page): Promise<void> {
+	await page.goto('/');
+	await page.getByLabel('Access key').fill(ACCESS_KEY);
+	await page.getByRole('button', { name: 'Unlock' }).click();
+	await expect(page.getByTestId('open-settings')).toBeVisible();
+}
+
+/** Unlock an API request context (shares no cookies with pages). */
+export async function unlockApi(request: APIRequestContext): Promise<void> {
+	const baseURL = process.env.PANEL_URL ?? '';
+	const response = await request.post('/api/access', {
+		data: { access_key: ACCESS_KEY },
+		headers: { origin: baseURL }
+	});
+	expect(response.status()).toBe(200);
+}
+
+/**
+ * Point the active preset at the mock upstream through the API (for tests whose
+ * subject is not the settings drawer itself).
+ */
+export async function useMockUpstream(request: APIRequestContext): Promise<void> {
+	await unlockApi(request);
+	const response = await request.post('/api/settings', {
+		data: {
+			api_url: `${mockUpstreamUrl()}/v1`,
+			api_key: 'sk-e2e-mock-key',
+			api_path: '/v1/images/generations',
+			default_model: 'gpt-image-1'
+		},
+		headers: { origin: process.env.PANEL_URL ?? '' }
+	});
+	expect(response.status(), await response.text()).toBe(200);
+}
+
+/** Save a screenshot under frontend/test-results/ (an artifact, never committed). */
+export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
+	await page.screenshot({ path: path.join(testInfo.project.outputDir, `${name}.png`), fullPage: true });
+}
