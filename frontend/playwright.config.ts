@@ -11,7 +11,8 @@ import { defineConfig } from '@playwright/test';
  */
 export default defineConfig({
 	testDir: './tests/e2e',
-	outputDir: 'test-results',
+	// A separate folder per concurrent run (E2E_OUTPUT_DIR); CI uses the default.
+	outputDir: process.env.E2E_OUTPUT_DIR ?? 'test-results',
 	globalSetup: './tests/e2e/global-setup.ts',
 	globalTeardown: './tests/e2e/global-teardown.ts',
 	fullyParallel: false,
