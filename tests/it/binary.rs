@@ -23,66 +23,111 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// The real binary in a temporary working directory, its stdout and stderr collected as text.
+struct RunningPanel {
+    child: tokio::process::Child,
+    base: String,
+    logs: Arc<Mutex<String>>,
+    client: reqwest::Client,
+}
+
+impl RunningPanel {
+    async fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> RunningPanel {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PORT", port.to_string())
+            .env("ENABLE_VERSION_CHECK", "false")
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().unwrap();
+        let logs = Arc::new(Mutex::new(String::new()));
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let logs = logs.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut logs = logs.lock().unwrap();
+                    logs.push_str(&line);
+                    logs.push('\n');
+                }
+            });
+        }
+        RunningPanel { child, base: format!("http://127.0.0.1:{port}"), logs, client: reqwest::Client::new() }
+    }
+
+    /// True once `/health` answers 200 (within about 6 s).
+    async fn healthy(&self) -> bool {
+        for _ in 0..300 {
+            if self.client.get(format!("{}/health", self.base)).send().await.is_ok_and(|r| r.status() == 200) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    async fn unlock(&self, key: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/access", self.base))
+            .header("origin", &self.base)
+            .json(&serde_json::json!({"access_key": key}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The first log line containing `needle`, waiting up to 2 s for it.
+    async fn log_line(&self, needle: &str) -> Option<String> {
+        for _ in 0..200 {
+            if let Some(found) = self.logs.lock().unwrap().lines().find(|l| l.contains(needle)) {
+                return Some(found.to_string());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    async fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.unwrap().unwrap()
+    }
+}
+
 #[tokio::test]
 async fn the_binary_prints_its_key_serves_the_panel_and_exports_spans() {
     crate::helpers::install_crypto();
     let captured: Captured = Arc::default();
     let sink = serve(poem::EndpointExt::data(otlp_sink, captured.clone())).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("ENABLE_VERSION_CHECK", "false")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{sink}"))
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut key = None;
-    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
-        if line.starts_with("  ") {
-            key = Some(line.trim().to_string());
-            break;
-        }
-    }
+    let endpoint = format!("http://{sink}");
+    let panel = RunningPanel::start(dir.path(), &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]).await;
+    assert!(panel.healthy().await, "the panel answers on its default host and the chosen port");
+    let banner = panel.logs.lock().unwrap().clone();
+    let key = banner.lines().find(|line| line.starts_with("  ")).map(|line| line.trim().to_string());
     let key = key.expect("the generated key is printed");
     assert_eq!(std::fs::read_to_string(dir.path().join("data/access_key")).unwrap().trim(), key);
-
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut healthy = false;
-    for _ in 0..300 {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
-            healthy = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(healthy, "the panel answers on its default host and the chosen port");
+    let (base, client) = (panel.base.clone(), panel.client.clone());
     let page = client.get(&base).send().await.unwrap();
     assert!(page.text().await.unwrap().contains("<script nonce="));
-    let unlock = client
-        .post(format!("{base}/api/access"))
-        .header("origin", &base)
-        .json(&serde_json::json!({"access_key": key}))
-        .send()
-        .await
-        .unwrap();
+    let unlock = panel.unlock(&key).await;
     assert_eq!(unlock.status(), 200);
     let cookie = unlock.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.ends_with("; Secure"), "Secure by default: {cookie}");
     assert!(dir.path().join("data/app.sqlite3").exists() && dir.path().join("images/thumbs").is_dir());
 
-    let pid = child.id().unwrap().to_string();
-    let signal = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-    assert!(signal.success());
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    let status = panel.stop().await;
     assert!(status.success(), "graceful shutdown: {status}");
 
     let exports = captured.lock().unwrap().clone();
@@ -106,57 +151,25 @@ async fn secrets_never_reach_logs_or_responses() {
     ];
     crate::helpers::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("LOG_LEVEL", "debug")
-        .env("ENABLE_VERSION_CHECK", "false")
-        .env("ACCESS_KEY", secrets[0])
-        .env("ACCESS_COOKIE_SECURE", "false")
-        .env("ALLOW_PLAINTEXT_SECRETS", "true")
-        .env("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true")
-        .env("R2_ENDPOINT_HOST_ALLOWLIST", "127.0.0.1")
-        .env("ENV_UPSTREAM_KEY", secrets[4])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let logs = Arc::new(Mutex::new(String::new()));
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let logs = logs.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(pipe).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                logs.lock().unwrap().push_str(&line);
-                logs.lock().unwrap().push('\n');
-            }
-        });
-    }
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let panel = RunningPanel::start(
+        dir.path(),
+        &[
+            ("LOG_LEVEL", "debug"),
+            ("ACCESS_KEY", secrets[0]),
+            ("ACCESS_COOKIE_SECURE", "false"),
+            ("ALLOW_PLAINTEXT_SECRETS", "true"),
+            ("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true"),
+            ("R2_ENDPOINT_HOST_ALLOWLIST", "127.0.0.1"),
+            ("ENV_UPSTREAM_KEY", secrets[4]),
+        ],
+    )
+    .await;
+    assert!(panel.healthy().await);
+    let (base, client) = (panel.base.clone(), panel.client.clone());
     let mut bodies = String::new();
     let mut cookie = String::new();
     for key in ["wrong", &secrets[0][..10], secrets[0]] {
-        let response = client
-            .post(format!("{base}/api/access"))
-            .header("origin", &base)
-            .json(&serde_json::json!({"access_key": key}))
-            .send()
-            .await
-            .unwrap();
+        let response = panel.unlock(key).await;
         if let Some(value) = response.headers().get("set-cookie") {
             cookie = value.to_str().unwrap().split(';').next().unwrap().to_string();
         }
@@ -200,11 +213,9 @@ async fn secrets_never_reach_logs_or_responses() {
         let response = call(method, path, body).await.unwrap();
         bodies.push_str(&response.text().await.unwrap());
     }
-    let pid = child.id().unwrap().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-    tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    let logs = panel.logs.clone();
+    panel.stop().await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-
     let logs = logs.lock().unwrap().clone();
     assert!(logs.contains("/api/settings/r2/health"), "the log was captured");
     assert!(bodies.contains("Upstream probe failed") || bodies.contains("probe"), "the probes ran: {bodies}");
@@ -218,58 +229,16 @@ async fn secrets_never_reach_logs_or_responses() {
 async fn slow_gallery_queries_are_logged_without_the_prompt() {
     crate::helpers::install_crypto();
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("ACCESS_KEY", "log-test-access-key")
-        .env("ACCESS_COOKIE_SECURE", "false")
-        .env("ENABLE_VERSION_CHECK", "false")
-        .env("SLOW_GALLERY_QUERY_MS", "0")
-        .env("NO_COLOR", "1")
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let logs = Arc::new(Mutex::new(String::new()));
-    let sink = logs.clone();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            sink.lock().unwrap().push_str(&line);
-            sink.lock().unwrap().push('\n');
-        }
-    });
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let unlock = client
-        .post(format!("{base}/api/access"))
-        .header("origin", &base)
-        .json(&serde_json::json!({"access_key": "log-test-access-key"}))
-        .send()
-        .await
-        .unwrap();
+    let env =
+        [("ACCESS_KEY", "log-test-access-key"), ("ACCESS_COOKIE_SECURE", "false"), ("SLOW_GALLERY_QUERY_MS", "0")];
+    let panel = RunningPanel::start(dir.path(), &env).await;
+    assert!(panel.healthy().await);
+    let unlock = panel.unlock("log-test-access-key").await;
     let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let page =
-        client.get(format!("{base}/api/gallery?prompt=kiwi&model=m1")).header("cookie", &cookie).send().await.unwrap();
+    let url = format!("{}/api/gallery?prompt=kiwi&model=m1", panel.base);
+    let page = panel.client.get(url).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let mut line = String::new();
-    for _ in 0..200 {
-        if let Some(found) = logs.lock().unwrap().lines().find(|l| l.contains("Slow /api/gallery query")) {
-            line = found.to_string();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let line = panel.log_line("Slow /api/gallery query").await.expect("a slow-query line is logged");
     for field in [
         "page=1",
         "page_size=9",
@@ -284,5 +253,4 @@ async fn slow_gallery_queries_are_logged_without_the_prompt() {
         assert!(line.contains(field), "{field} in {line}");
     }
     assert!(!line.contains("kiwi"), "the prompt text is never logged: {line}");
-    let _ = child.kill().await;
 }

@@ -1,23 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { ACCESS_KEY, watchForProblems } from './support/panel';
 
-const ACCESS_KEY = 'e2e-secret-key';
 const FRONTEND_DIR = path.resolve(import.meta.dirname, '..', '..');
 const EXPECTED_VERSION = readFileSync(path.join(FRONTEND_DIR, '..', 'VERSION'), 'utf8').trim();
 
 test.use({ baseURL: process.env.PANEL_URL });
-
-/** Fail on CSP violations and uncaught errors: the real server applies a strict CSP. */
-function watchForProblems(page: Page): string[] {
-	const problems: string[] = [];
-	page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-	page.on('console', (message) => {
-		const text = message.text();
-		if (/Content[- ]Security[- ]Policy|Refused to/i.test(text)) problems.push(`csp: ${text}`);
-	});
-	return problems;
-}
 
 test.describe.configure({ mode: 'serial' });
 
