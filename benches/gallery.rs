@@ -3,7 +3,11 @@
 //! 1 and 32; then thumbnails per second for 1024×1024 PNGs. Run with `cargo bench --bench gallery`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[path = "support/panel.rs"]
+mod bench_panel;
+
+use bench_panel::BenchPanel;
+use std::time::Instant;
 
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 
@@ -100,36 +104,8 @@ async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     seed(dir.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("LOG_LEVEL", "error")
-        .env("ACCESS_KEY", "bench-access-key")
-        .env("ACCESS_COOKIE_SECURE", "false")
-        .env("ENABLE_VERSION_CHECK", "false")
-        .env("GRANIAN_RUNTIME_THREADS", "2")
-        .current_dir(dir.path())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    for _ in 0..1500 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let unlock = client
-        .post(format!("{base}/api/access"))
-        .header("origin", &base)
-        .json(&serde_json::json!({"access_key": "bench-access-key"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let panel = BenchPanel::start(dir.path(), &[("LOG_LEVEL", "error"), ("GRANIAN_RUNTIME_THREADS", "2")]).await;
+    let BenchPanel { mut server, base, client, cookie } = panel;
     let queries = [
         ("first page", "/api/gallery?include_filter_options=false".to_string()),
         ("deep page (10,000)", "/api/gallery?page=10000&page_size=9&include_filter_options=false".to_string()),

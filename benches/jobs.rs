@@ -5,6 +5,10 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "support/panel.rs"]
+mod bench_panel;
+
+use bench_panel::BenchPanel;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -39,41 +43,19 @@ async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mock = MockUpstream::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let binary = env!("CARGO_BIN_EXE_gpt-image-panel");
-    let mut server = tokio::process::Command::new(binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("LOG_LEVEL", "warn")
-        .env("ACCESS_KEY", "bench-access-key")
-        .env("ACCESS_COOKIE_SECURE", "false")
-        .env("ENABLE_VERSION_CHECK", "false")
-        .env("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true")
-        .env("UPSTREAM_KEY", "sk-bench")
-        .env("MAX_ACTIVE_GENERATE_JOBS", "8")
-        .env("MAX_QUEUED_GENERATE_JOBS", "1000")
-        .current_dir(dir.path())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server");
+    let panel = BenchPanel::start(
+        dir.path(),
+        &[
+            ("LOG_LEVEL", "warn"),
+            ("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true"),
+            ("UPSTREAM_KEY", "sk-bench"),
+            ("MAX_ACTIVE_GENERATE_JOBS", "8"),
+            ("MAX_QUEUED_GENERATE_JOBS", "1000"),
+        ],
+    )
+    .await;
+    let BenchPanel { mut server, base, client, cookie } = panel;
     let pid = server.id().expect("pid");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..500 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let unlock = client
-        .post(format!("{base}/api/access"))
-        .header("origin", &base)
-        .json(&json!({"access_key": "bench-access-key"}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
     let post = |path: &str, body: Value| {
         client.post(format!("{base}{path}")).header("origin", &base).header("cookie", &cookie).json(&body).send()
     };

@@ -460,3 +460,36 @@ async fn a_queued_job_is_cancelled_before_it_reaches_the_upstream() {
         .collect();
     assert_eq!(prompts, ["first"], "the cancelled job never reached the upstream");
 }
+
+/// Many writers at once (admissions, their progress, snippet saves) all land: write transactions take
+/// SQLite's lock at BEGIN, so none fails with "database is locked" under contention.
+#[tokio::test]
+async fn concurrent_submissions_and_saves_all_succeed() {
+    let (app, cookie, _mock) = generation_app(&[("MAX_QUEUED_GENERATE_JOBS", "200")]).await;
+    let submissions = (0..40).map(|i| generate(&app, &cookie, json!({"prompt": format!("crowd {i}"), "n": 2})));
+    let saves = (0..20).map(|i| {
+        api(
+            &app,
+            &cookie,
+            Method::POST,
+            "/api/prompt-snippets",
+            Some(json!({"title": format!("Busy {i}"), "prompt": format!("busy snippet {i}")})),
+        )
+    });
+    let (submitted, saved) =
+        tokio::join!(futures_util::future::join_all(submissions), futures_util::future::join_all(saves));
+    let mut ids = Vec::new();
+    for response in submitted {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["job_id"].as_str().unwrap().to_string());
+    }
+    for response in saved {
+        let status = response.status();
+        assert!(status.is_success(), "{status}: {}", response.text().await.unwrap());
+    }
+    for id in ids {
+        assert_eq!(finished(&app, &cookie, &id).await["status"], "success", "job {id}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Gallery rows: every generated or imported image. Written here; listed by the gallery routes.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, QuerySelect, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, FromQueryResult, QuerySelect};
 
 use super::StoreResult;
 
@@ -269,7 +269,7 @@ pub async fn set_favorite(db: &DatabaseConnection, id: &str, favorite: bool) -> 
 
 /// Deletes a row; returns its filename when no other row still uses the file.
 pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(GalleryRow, bool)>> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let Some(row) = entry::Entity::find().filter(entry::Column::Id.eq(id)).one(&txn).await? else { return Ok(None) };
     entry::Entity::delete_many().filter(entry::Column::Id.eq(id)).exec(&txn).await?;
     let still_used =
@@ -284,7 +284,7 @@ pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(Ga
 
 /// Deletes every row; returns their distinct filenames.
 pub async fn delete_all(db: &DatabaseConnection) -> StoreResult<(u64, Vec<String>)> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let filenames: Vec<String> =
         entry::Entity::find().select_only().column(entry::Column::Filename).distinct().into_tuple().all(&txn).await?;
     let deleted = entry::Entity::delete_many().exec(&txn).await?.rows_affected;
@@ -325,7 +325,7 @@ pub async fn queued_thumbnails(
 
 /// Deletes the rows with these ids; returns the deleted ids and the filenames no row uses any more.
 pub async fn delete_many(db: &DatabaseConnection, ids: &[String]) -> StoreResult<(Vec<String>, Vec<String>)> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let rows = entry::Entity::find().filter(entry::Column::Id.is_in(ids.to_vec())).all(&txn).await?;
     let found: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     entry::Entity::delete_many().filter(entry::Column::Id.is_in(found.clone())).exec(&txn).await?;
@@ -347,7 +347,7 @@ pub async fn delete_many(db: &DatabaseConnection, ids: &[String]) -> StoreResult
 
 /// Sets `favorite` on the rows with these ids; returns the ids found.
 pub async fn favorite_many(db: &DatabaseConnection, ids: &[String], favorite: bool) -> StoreResult<Vec<String>> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let found: Vec<String> = entry::Entity::find()
         .select_only()
         .column(entry::Column::Id)

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{Condition, DatabaseConnection, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{Condition, DatabaseConnection, QueryOrder, QuerySelect, Set};
 
 use super::StoreResult;
 use super::time::to_db;
@@ -140,7 +140,7 @@ pub async fn admit(
     sources: Vec<NewSource>,
     max_pending_source_bytes: Option<u64>,
 ) -> StoreResult<Admission> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let busy = unit::Entity::find().filter(unit::Column::Status.is_in(ACTIVE)).count(&txn).await?;
     if busy + job.n as u64 > capacity {
         return Ok(Admission::Full);
@@ -290,7 +290,7 @@ pub async fn trim_history(db: &DatabaseConnection, keep: u64) -> StoreResult<()>
 pub async fn mark_interrupted(db: &DatabaseConnection) -> StoreResult<u64> {
     let stamp = now();
     let message = "Job interrupted by server restart";
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     unit::Entity::update_many()
         .col_expr(unit::Column::Status, Expr::value("interrupted"))
         .col_expr(unit::Column::Stage, Expr::value("interrupted"))

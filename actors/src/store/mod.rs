@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,6 +28,15 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Starts a write transaction that takes SQLite's write lock at BEGIN (`BEGIN IMMEDIATE`). A deferred
+/// transaction that reads first and writes later fails at once with SQLITE_BUSY when another
+/// connection wrote in between, without waiting out the busy timeout; this one waits its turn instead.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    db.begin_with_options(options).await
+}
 
 /// Opens (creating if needed) the database, tightens permissions and runs pending migrations.
 pub async fn open(data_dir: &Path, database_file: &Path) -> StoreResult<DatabaseConnection> {

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, QueryOrder, Set, TransactionTrait};
+use sea_orm::{DatabaseConnection, QueryOrder, Set};
 
 use super::StoreResult;
 use super::time::to_db;
@@ -94,7 +94,7 @@ pub async fn load(db: &DatabaseConnection) -> StoreResult<SettingsDocument> {
 /// Replaces the stored presets and writes the given values, all or nothing.
 pub async fn save(db: &DatabaseConnection, document: &SettingsDocument) -> StoreResult<()> {
     let now = to_db(chrono::Utc::now());
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let keep: Vec<String> = document.presets.iter().map(|p| p.id.clone()).collect();
     preset::Entity::delete_many().filter(preset::Column::Id.is_not_in(keep)).exec(&txn).await?;
     for (position, row) in document.presets.iter().enumerate() {

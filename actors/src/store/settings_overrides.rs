@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{DatabaseConnection, Set};
 
 use super::StoreResult;
 use super::time::to_db;
@@ -60,7 +60,7 @@ pub async fn set(db: &DatabaseConnection, name: &str, value: &str) -> StoreResul
 /// Writes `sets` and removes `clears` in one transaction.
 pub async fn apply(db: &DatabaseConnection, sets: &[(String, String)], clears: &[String]) -> StoreResult<()> {
     let now = to_db(chrono::Utc::now());
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     for (name, value) in sets {
         let row = ActiveModel { name: Set(name.clone()), value: Set(value.clone()), updated_at: Set(now.clone()) };
         let on_conflict =
@@ -77,7 +77,7 @@ pub async fn apply(db: &DatabaseConnection, sets: &[(String, String)], clears: &
 /// Records the environment of this start: `(name, value to show, is set)`.
 pub async fn sync_env(db: &DatabaseConnection, values: &[(String, String, bool)]) -> StoreResult<()> {
     let now = to_db(chrono::Utc::now());
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     for (name, value, is_set) in values {
         let row = env_value::ActiveModel {
             name: Set(name.clone()),

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
-use sea_orm::{Condition, DatabaseConnection, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::{Condition, DatabaseConnection, QueryOrder, QuerySelect, Set};
 
 use super::StoreResult;
 use super::time::to_db;
@@ -60,7 +60,7 @@ pub async fn create(
     prompt: &str,
     favorite: bool,
 ) -> StoreResult<Model> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let last: Option<i64> =
         Entity::find().select_only().column_as(Column::Seq.max(), "max").into_tuple().one(&txn).await?.flatten();
     let now = to_db(chrono::Utc::now());
