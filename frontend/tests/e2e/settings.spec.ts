@@ -109,10 +109,13 @@ test('settings drawer: create, save, activate, health check, overall config', as
 	// Save a valid change: empty key input keeps the stored key.
 	await drawer.getByLabel('Base URL').fill(`${mockUpstreamUrl()}/v1`);
 	await drawer.getByLabel('Default model', { exact: true }).fill('gpt-image-1-e2e');
+	// Number inputs hand Svelte numbers, not text; an edited timeout still saves.
+	await drawer.getByLabel('Timeout (seconds)').fill('45');
 	await drawer.getByTestId('settings-save').click();
 	await expect(page.getByTestId('toasts')).toContainText('Settings saved');
 	await expect(saveError).toHaveCount(0);
 	await expect(drawer.getByLabel('Default model', { exact: true })).toHaveValue('gpt-image-1-e2e');
+	await expect(drawer.getByLabel('Timeout (seconds)')).toHaveValue('45');
 	await expect(drawer.getByTestId('settings-api-key-masked')).toContainText('sk-e***3456');
 
 	// Activate another preset, then ours again.
@@ -196,6 +199,8 @@ test('a preset can be deleted after a confirmation', async ({ page }) => {
 	await unlock(page);
 	const drawer = await openSettings(page);
 	const select = drawer.getByLabel('Preset', { exact: true });
+	// The form may render before its own settings load has picked a preset; wait for the pick.
+	await expect(select).not.toHaveValue('');
 	const previousActive = await select.inputValue();
 
 	const name = `E2E delete ${Date.now()}`;
