@@ -8,12 +8,13 @@ use std::sync::Arc;
 use panel_actors::store::gallery;
 use poem::Request;
 use poem::http::StatusCode;
-use poem::web::{Data, Multipart};
+use poem::web::Data;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 
 use super::ApiTags;
+use super::edit_multipart::EditMultipart;
 use super::edit_uploads::{EditForm, Staged, read_form, stage_gallery_file};
 use super::error::{ApiError, ApiResult};
 use super::generate::{GenerateResponse, JobParams, StagedSource, admit_job};
@@ -101,10 +102,15 @@ async fn start(
 impl EditsApi {
     /// Start an image edit job from uploaded images (multipart: `image` for one, `image[]` for several).
     #[oai(path = "/api/edits", method = "post", operation_id = "edit")]
-    async fn edit(&self, state: Data<&Arc<AppState>>, req: &Request, form: Multipart) -> ApiResult<GenerateResponse> {
+    async fn edit(
+        &self,
+        state: Data<&Arc<AppState>>,
+        req: &Request,
+        form: EditMultipart,
+    ) -> ApiResult<GenerateResponse> {
         let config = state.settings.current();
         let staging = config.data_dir.join("edit-sources");
-        let form = read_form(form, &staging, config.max_file_size_bytes, config.max_image_pixels, 0).await?;
+        let form = read_form(form.0, &staging, config.max_file_size_bytes, config.max_image_pixels, 0).await?;
         start(&state, req, form, None).await
     }
 
@@ -115,11 +121,11 @@ impl EditsApi {
         state: Data<&Arc<AppState>>,
         req: &Request,
         image_id: Path<String>,
-        form: Multipart,
+        form: EditMultipart,
     ) -> ApiResult<GenerateResponse> {
         let config = state.settings.current();
         let staging = config.data_dir.join("edit-sources");
-        let form = read_form(form, &staging, config.max_file_size_bytes, config.max_image_pixels, 1).await?;
+        let form = read_form(form.0, &staging, config.max_file_size_bytes, config.max_image_pixels, 1).await?;
         let row = gallery::get(&state.db, &image_id.0)
             .await
             .map_err(|_| ApiError::internal())?

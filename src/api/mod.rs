@@ -1,6 +1,7 @@
 //! The public HTTP API: one poem-openapi struct per resource, assembled into one OpenAPI service.
 
 pub mod access;
+pub mod edit_multipart;
 pub mod edit_uploads;
 pub mod edits;
 pub mod error;

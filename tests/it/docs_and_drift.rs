@@ -39,6 +39,14 @@ fn the_spec_documents_the_routes_and_the_error_envelope() {
         assert!(fields[field].is_object(), "ErrorBody.{field}");
     }
     assert!(spec["paths"]["/api/access"]["post"]["responses"]["429"].is_object());
+    // The streamed multipart edits are documented too, so generated clients can send them.
+    for path in ["/api/edits", "/api/edits/from-gallery/{image_id}"] {
+        let body = &spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"];
+        assert_eq!(body, "#/components/schemas/EditForm", "{path} documents its form");
+    }
+    let form = &spec["components"]["schemas"]["EditForm"];
+    assert_eq!(form["required"], serde_json::json!(["prompt"]));
+    assert_eq!(form["properties"]["image[]"]["items"]["format"], "binary");
 }
 
 #[tokio::test]

@@ -679,6 +679,34 @@ export interface components {
              */
             clear_override: boolean;
         };
+        /** @description Edit request: text fields as in `GenerateBody` plus the source images. */
+        EditForm: {
+            /** @description 1–4000 characters. */
+            prompt: string;
+            /** @description `auto` or `WIDTHxHEIGHT`. */
+            size?: string;
+            /** @description The preset's default model when left out or blank. */
+            model?: string;
+            /** @description 1–10 images (default 1). */
+            n?: string;
+            /** @description auto | low | medium | high */
+            quality?: string;
+            /** @description png | jpeg | webp */
+            output_format?: string;
+            /** @description 0–100; ignored for png. */
+            output_compression?: string;
+            /** @description url | b64_json */
+            response_format?: string;
+            /** @description A webhook for this job only (HTTPS). */
+            webhook_url?: string;
+            /**
+             * Format: binary
+             * @description One source image.
+             */
+            image?: string;
+            /** @description Several source images (up to 16), in order. */
+            "image[]"?: string[];
+        };
         /**
          * ErrorBody
          * @description Every error response body.
@@ -2969,7 +2997,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["EditForm"];
+            };
+        };
         responses: {
             /** @description The job was admitted and queued. */
             202: {
@@ -3063,7 +3095,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["EditForm"];
+            };
+        };
         responses: {
             /** @description The job was admitted and queued. */
             202: {
