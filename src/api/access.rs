@@ -47,6 +47,7 @@ impl Validate for AccessRequest {
 pub struct AccessStatus {
     pub authenticated: bool,
     /// When the session ends (ISO 8601 UTC); null when the gate is off or locked.
+    #[oai(nullable)]
     pub expires_at: Option<String>,
 }
 

@@ -45,7 +45,9 @@ pub struct GalleryResponse {
     pub total_pages: u64,
     pub has_prev: bool,
     pub has_next: bool,
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
+    #[oai(nullable)]
     pub prev_cursor: Option<String>,
     pub images: Vec<GalleryEntry>,
     pub filter_options: FilterOptions,
@@ -65,19 +67,33 @@ impl Validate for FavoriteBody {}
 #[serde(deny_unknown_fields, default)]
 #[oai(deny_unknown_fields)]
 pub struct GalleryQuery {
+    #[oai(nullable)]
     pub page: Option<i64>,
+    #[oai(nullable)]
     pub page_size: Option<i64>,
+    #[oai(nullable)]
     pub prompt: Option<String>,
+    #[oai(nullable)]
     pub model: Option<String>,
+    #[oai(nullable)]
     pub preset: Option<String>,
+    #[oai(nullable)]
     pub size: Option<String>,
+    #[oai(nullable)]
     pub date_from: Option<String>,
+    #[oai(nullable)]
     pub date_to: Option<String>,
+    #[oai(nullable)]
     pub favorite: Option<bool>,
+    #[oai(nullable)]
     pub include_total_bytes: Option<bool>,
+    #[oai(nullable)]
     pub include_counts: Option<bool>,
+    #[oai(nullable)]
     pub include_filter_options: Option<bool>,
+    #[oai(nullable)]
     pub cursor: Option<String>,
+    #[oai(nullable)]
     pub direction: Option<String>,
 }
 

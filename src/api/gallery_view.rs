@@ -15,27 +15,43 @@ pub struct GalleryEntry {
     pub prompt: String,
     pub size: String,
     pub filename: String,
+    #[oai(nullable)]
     pub image_url: Option<String>,
+    #[oai(nullable)]
     pub thumbnail_filename: Option<String>,
+    #[oai(nullable)]
     pub thumbnail_url: Option<String>,
     /// `ready`, `queued` or `missing`.
     pub thumbnail_status: String,
     pub created_at: String,
     /// When the image was made, in Beijing time (`+08:00`).
+    #[oai(nullable)]
     pub completed_at: Option<String>,
+    #[oai(nullable)]
     pub image_width: Option<i64>,
+    #[oai(nullable)]
     pub image_height: Option<i64>,
+    #[oai(nullable)]
     pub model: Option<String>,
+    #[oai(nullable)]
     pub quality: Option<String>,
     /// The format detected from the file.
+    #[oai(nullable)]
     pub output_format: Option<String>,
+    #[oai(nullable)]
     pub output_compression: Option<i64>,
+    #[oai(nullable)]
     pub response_format: Option<String>,
+    #[oai(nullable)]
     pub n: Option<i64>,
+    #[oai(nullable)]
     pub api_path: Option<String>,
+    #[oai(nullable)]
     pub api_preset_name: Option<String>,
+    #[oai(nullable)]
     pub duration: Option<String>,
     pub favorite: bool,
+    #[oai(nullable)]
     pub bytes: Option<i64>,
 }
 

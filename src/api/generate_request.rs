@@ -32,6 +32,7 @@ pub struct GenerateBody {
     #[oai(default = "auto")]
     pub size: String,
     /// The preset's default model when left out or blank.
+    #[oai(nullable)]
     pub model: Option<String>,
     #[serde(default = "one")]
     #[oai(default = "one")]
@@ -42,14 +43,17 @@ pub struct GenerateBody {
     #[serde(default = "png")]
     #[oai(default = "png")]
     pub output_format: String,
+    #[oai(nullable)]
     pub output_compression: Option<i64>,
     /// `url`, `b64_json`; `null` or `none` to leave it out upstream; omitted → the preset's default.
     #[serde(default, deserialize_with = "present")]
     #[oai(skip)]
     pub response_format: Option<Option<String>>,
     /// A webhook for this job only (HTTPS); overrides the global one.
+    #[oai(nullable)]
     pub webhook_url: Option<String>,
     /// Per-request upstream path; the preset's when left out.
+    #[oai(nullable)]
     pub api_path: Option<String>,
 }
 

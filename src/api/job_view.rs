@@ -14,7 +14,9 @@ pub struct JobImage {
     pub image_id: String,
     pub image_url: String,
     pub filename: String,
+    #[oai(nullable)]
     pub image_width: Option<i64>,
+    #[oai(nullable)]
     pub image_height: Option<i64>,
 }
 
@@ -23,37 +25,62 @@ pub struct JobView {
     pub job_id: String,
     /// `queued`, `running`, `success`, `partial_failure`, `error`, `upstream_error`, `cancelled`, `interrupted`.
     pub status: String,
+    #[oai(nullable)]
     pub message: Option<String>,
+    #[oai(nullable)]
     pub stage: Option<String>,
     /// `generation` or `edit`.
+    #[oai(nullable)]
     pub operation: Option<String>,
+    #[oai(nullable)]
     pub id: Option<String>,
+    #[oai(nullable)]
     pub image_id: Option<String>,
+    #[oai(nullable)]
     pub image_url: Option<String>,
     pub images: Vec<JobImage>,
+    #[oai(nullable)]
     pub prompt: Option<String>,
+    #[oai(nullable)]
     pub size: Option<String>,
     pub created_at: String,
+    #[oai(nullable)]
     pub started_at: Option<String>,
+    #[oai(nullable)]
     pub completed_at: Option<String>,
     pub updated_at: String,
+    #[oai(nullable)]
     pub image_width: Option<i64>,
+    #[oai(nullable)]
     pub image_height: Option<i64>,
+    #[oai(nullable)]
     pub model: Option<String>,
+    #[oai(nullable)]
     pub quality: Option<String>,
+    #[oai(nullable)]
     pub output_format: Option<String>,
+    #[oai(nullable)]
     pub output_compression: Option<i64>,
+    #[oai(nullable)]
     pub response_format: Option<String>,
+    #[oai(nullable)]
     pub n: Option<i64>,
+    #[oai(nullable)]
     pub completed_count: Option<i64>,
+    #[oai(nullable)]
     pub success_count: Option<i64>,
+    #[oai(nullable)]
     pub failure_count: Option<i64>,
+    #[oai(nullable)]
     pub api_path: Option<String>,
+    #[oai(nullable)]
     pub api_preset_name: Option<String>,
     /// Seconds with two decimals and a trailing `s`, e.g. `12.34s`.
+    #[oai(nullable)]
     pub duration: Option<String>,
     /// Milliseconds per stage: `upstream_wait`, `download_decode`, `validate`, `db_insert`.
     pub stage_timings: BTreeMap<String, f64>,
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 

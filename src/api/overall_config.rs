@@ -61,6 +61,7 @@ pub struct OverallConfigItem {
     pub value: serde_json::Value,
     pub value_masked: String,
     pub env_value_masked: String,
+    #[oai(nullable)]
     pub override_value_masked: Option<String>,
     /// `override`, `env` or `default`.
     pub source: String,
@@ -73,7 +74,9 @@ pub struct OverallConfigItem {
     pub startup_only: bool,
     /// Kept for older `.env` files; the server has no equivalent knob.
     pub ignored: bool,
+    #[oai(nullable)]
     pub updated_at: Option<String>,
+    #[oai(nullable)]
     pub override_updated_at: Option<String>,
 }
 
@@ -90,6 +93,7 @@ pub struct OverallConfig {
 pub struct ConfigUpdate {
     pub name: String,
     /// A string, boolean or number; `********` keeps a secret.
+    #[oai(nullable)]
     pub value: Option<serde_json::Value>,
     /// Remove the override so the environment or the default applies again.
     #[serde(default)]

@@ -28,12 +28,19 @@ pub struct PresetsApi;
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct PresetCreate {
+    #[oai(nullable)]
     pub name: Option<String>,
+    #[oai(nullable)]
     pub api_url: Option<String>,
+    #[oai(nullable)]
     pub api_key: Option<String>,
+    #[oai(nullable)]
     pub api_path: Option<String>,
+    #[oai(nullable)]
     pub default_model: Option<String>,
+    #[oai(nullable)]
     pub default_response_format: Option<String>,
+    #[oai(nullable)]
     pub source_preset_id: Option<String>,
 }
 

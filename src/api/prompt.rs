@@ -32,15 +32,20 @@ pub struct OptimizeBody {
     /// The prompt to rewrite.
     pub prompt: String,
     /// How to change the prompt; switches from "improve" to "modify".
+    #[oai(nullable)]
     pub intent: Option<String>,
     /// `en`, `zh-CN`, or `same` (the language of the prompt).
     #[serde(default = "default_language")]
     #[oai(default = "default_language")]
     pub target_language: String,
     /// The image request this prompt is for (context only).
+    #[oai(nullable)]
     pub api_path: Option<String>,
+    #[oai(nullable)]
     pub model: Option<String>,
+    #[oai(nullable)]
     pub size: Option<String>,
+    #[oai(nullable)]
     pub quality: Option<String>,
 }
 

@@ -20,8 +20,10 @@ pub struct ApiPresetOut {
     pub has_api_key: bool,
     /// `env` for `${VAR}` references, `stored` for literals, `empty`.
     pub api_key_source: String,
+    #[oai(nullable)]
     pub api_key_env_var: Option<String>,
     /// Always null: this panel has no secret registry.
+    #[oai(nullable)]
     pub api_key_secret_id: Option<String>,
 }
 
@@ -34,7 +36,9 @@ pub struct PromptOptimizerOut {
     pub api_key_masked: String,
     pub has_api_key: bool,
     pub api_key_source: String,
+    #[oai(nullable)]
     pub api_key_env_var: Option<String>,
+    #[oai(nullable)]
     pub api_key_secret_id: Option<String>,
 }
 
@@ -49,12 +53,16 @@ pub struct R2BackupOut {
     pub access_key_id_masked: String,
     pub has_access_key_id: bool,
     pub access_key_id_source: String,
+    #[oai(nullable)]
     pub access_key_id_env_var: Option<String>,
+    #[oai(nullable)]
     pub access_key_id_secret_id: Option<String>,
     pub secret_access_key_masked: String,
     pub has_secret_access_key: bool,
     pub secret_access_key_source: String,
+    #[oai(nullable)]
     pub secret_access_key_env_var: Option<String>,
+    #[oai(nullable)]
     pub secret_access_key_secret_id: Option<String>,
 }
 
@@ -72,7 +80,9 @@ pub struct SettingsResponse {
     pub api_key_masked: String,
     pub has_api_key: bool,
     pub api_key_source: String,
+    #[oai(nullable)]
     pub api_key_env_var: Option<String>,
+    #[oai(nullable)]
     pub api_key_secret_id: Option<String>,
     pub api_path: String,
     pub default_model: String,
@@ -174,22 +184,31 @@ fn default_api_path() -> String {
 #[oai(deny_unknown_fields)]
 pub struct SettingsUpdate {
     /// The preset to update; the active one when omitted.
+    #[oai(nullable)]
     pub active_preset_id: Option<String>,
+    #[oai(nullable)]
     pub preset_name: Option<String>,
     /// Base URL, with or without `/v1`.
     pub api_url: String,
     /// Empty clears, `${VAR}` references the server environment; null keeps the stored key.
+    #[oai(nullable)]
     pub api_key: Option<String>,
     /// Omitting it resets the preset to `/v1/images/generations`.
     #[serde(default = "default_api_path")]
     #[oai(default = "default_api_path")]
     pub api_path: String,
+    #[oai(nullable)]
     pub default_model: Option<String>,
     /// `""` (omit upstream), `url` or `b64_json`.
+    #[oai(nullable)]
     pub default_response_format: Option<String>,
+    #[oai(nullable)]
     pub upstream_socks5_proxy: Option<String>,
+    #[oai(nullable)]
     pub webhook_url: Option<String>,
+    #[oai(nullable)]
     pub prompt_optimizer: Option<OptimizerUpdate>,
+    #[oai(nullable)]
     pub r2_backup: Option<R2Update>,
 }
 
@@ -197,12 +216,17 @@ pub struct SettingsUpdate {
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct OptimizerUpdate {
+    #[oai(nullable)]
     pub enabled: Option<bool>,
     /// The full Chat Completions endpoint URL; empty clears.
+    #[oai(nullable)]
     pub api_url: Option<String>,
+    #[oai(nullable)]
     pub model: Option<String>,
+    #[oai(nullable)]
     pub timeout_seconds: Option<i64>,
     /// `********` keeps the stored key, empty clears.
+    #[oai(nullable)]
     pub api_key: Option<String>,
 }
 
@@ -210,16 +234,25 @@ pub struct OptimizerUpdate {
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct R2Update {
+    #[oai(nullable)]
     pub enabled: Option<bool>,
+    #[oai(nullable)]
     pub endpoint_url: Option<String>,
+    #[oai(nullable)]
     pub bucket_name: Option<String>,
+    #[oai(nullable)]
     pub region: Option<String>,
+    #[oai(nullable)]
     pub key_prefix: Option<String>,
+    #[oai(nullable)]
     pub sync_interval_hours: Option<i64>,
     /// `********` keeps the stored value, empty clears.
+    #[oai(nullable)]
     pub access_key_id: Option<String>,
+    #[oai(nullable)]
     pub secret_access_key: Option<String>,
     /// Only for `POST /api/settings/r2/health`: run the credentialed remote probe.
+    #[oai(nullable)]
     pub use_credentials: Option<bool>,
 }
 

@@ -56,9 +56,12 @@ pub struct SnippetCreate {
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct SnippetPatch {
+    #[oai(nullable)]
     pub title: Option<String>,
+    #[oai(nullable)]
     pub prompt: Option<String>,
     #[serde(default, deserialize_with = "lax_optional_bool")]
+    #[oai(nullable)]
     pub favorite: Option<bool>,
 }
 

@@ -17,15 +17,18 @@ pub struct VersionInfo {
     /// GitHub `owner/repo` checked for releases; empty when checks are off.
     pub github_repo: String,
     /// The repository's latest-release page, or null without a repository.
+    #[oai(nullable)]
     pub release_url: Option<String>,
 }
 
 #[derive(Debug, Object)]
 pub struct LatestVersionInfo {
     /// The newest published version without a leading `v`, when known.
+    #[oai(nullable)]
     pub latest_version: Option<String>,
     pub has_update: bool,
     /// When the answer was fetched from GitHub (ISO 8601 UTC).
+    #[oai(nullable)]
     pub checked_at: Option<String>,
 }
 

@@ -47,6 +47,9 @@ fn the_spec_documents_the_routes_and_the_error_envelope() {
     let form = &spec["components"]["schemas"]["EditForm"];
     assert_eq!(form["required"], serde_json::json!(["prompt"]));
     assert_eq!(form["properties"]["image[]"]["items"]["format"], "binary");
+    // Optional fields are sent as null, and the schema says so.
+    let entry = &spec["components"]["schemas"]["GalleryEntry"]["properties"];
+    assert_eq!(entry["thumbnail_url"]["nullable"], true);
 }
 
 #[tokio::test]

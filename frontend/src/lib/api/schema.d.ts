@@ -621,7 +621,7 @@ export interface components {
         AccessStatus: {
             authenticated: boolean;
             /** @description When the session ends (ISO 8601 UTC); null when the gate is off or locked. */
-            expires_at?: string;
+            expires_at?: string | null;
         };
         /** ApiPresetOut */
         ApiPresetOut: {
@@ -635,9 +635,9 @@ export interface components {
             has_api_key: boolean;
             /** @description `env` for `${VAR}` references, `stored` for literals, `empty`. */
             api_key_source: string;
-            api_key_env_var?: string;
+            api_key_env_var?: string | null;
             /** @description Always null: this panel has no secret registry. */
-            api_key_secret_id?: string;
+            api_key_secret_id?: string | null;
         };
         /** BatchFavoriteRequest */
         BatchFavoriteRequest: {
@@ -739,33 +739,33 @@ export interface components {
             prompt: string;
             size: string;
             filename: string;
-            image_url?: string;
-            thumbnail_filename?: string;
-            thumbnail_url?: string;
+            image_url?: string | null;
+            thumbnail_filename?: string | null;
+            thumbnail_url?: string | null;
             /** @description `ready`, `queued` or `missing`. */
             thumbnail_status: string;
             created_at: string;
             /** @description When the image was made, in Beijing time (`+08:00`). */
-            completed_at?: string;
+            completed_at?: string | null;
             /** Format: int64 */
-            image_width?: number;
+            image_width?: number | null;
             /** Format: int64 */
-            image_height?: number;
-            model?: string;
-            quality?: string;
+            image_height?: number | null;
+            model?: string | null;
+            quality?: string | null;
             /** @description The format detected from the file. */
-            output_format?: string;
+            output_format?: string | null;
             /** Format: int64 */
-            output_compression?: number;
-            response_format?: string;
+            output_compression?: number | null;
+            response_format?: string | null;
             /** Format: int64 */
-            n?: number;
-            api_path?: string;
-            api_preset_name?: string;
-            duration?: string;
+            n?: number | null;
+            api_path?: string | null;
+            api_preset_name?: string | null;
+            duration?: string | null;
             favorite: boolean;
             /** Format: int64 */
-            bytes?: number;
+            bytes?: number | null;
         };
         /**
          * GalleryQuery
@@ -773,21 +773,21 @@ export interface components {
          */
         GalleryQuery: {
             /** Format: int64 */
-            page?: number;
+            page?: number | null;
             /** Format: int64 */
-            page_size?: number;
-            prompt?: string;
-            model?: string;
-            preset?: string;
-            size?: string;
-            date_from?: string;
-            date_to?: string;
-            favorite?: boolean;
-            include_total_bytes?: boolean;
-            include_counts?: boolean;
-            include_filter_options?: boolean;
-            cursor?: string;
-            direction?: string;
+            page_size?: number | null;
+            prompt?: string | null;
+            model?: string | null;
+            preset?: string | null;
+            size?: string | null;
+            date_from?: string | null;
+            date_to?: string | null;
+            favorite?: boolean | null;
+            include_total_bytes?: boolean | null;
+            include_counts?: boolean | null;
+            include_filter_options?: boolean | null;
+            cursor?: string | null;
+            direction?: string | null;
         };
         /** GalleryResponse */
         GalleryResponse: {
@@ -809,8 +809,8 @@ export interface components {
             total_pages: number;
             has_prev: boolean;
             has_next: boolean;
-            next_cursor?: string;
-            prev_cursor?: string;
+            next_cursor?: string | null;
+            prev_cursor?: string | null;
             images: components["schemas"]["GalleryEntry"][];
             filter_options: components["schemas"]["FilterOptions"];
         };
@@ -823,7 +823,7 @@ export interface components {
              */
             size: string;
             /** @description The preset's default model when left out or blank. */
-            model?: string;
+            model?: string | null;
             /**
              * Format: int64
              * @default 1
@@ -834,11 +834,11 @@ export interface components {
             /** @default png */
             output_format: string;
             /** Format: int64 */
-            output_compression?: number;
+            output_compression?: number | null;
             /** @description A webhook for this job only (HTTPS); overrides the global one. */
-            webhook_url?: string;
+            webhook_url?: string | null;
             /** @description Per-request upstream path; the preset's when left out. */
-            api_path?: string;
+            api_path?: string | null;
         };
         /** Health */
         Health: {
@@ -878,81 +878,81 @@ export interface components {
             image_url: string;
             filename: string;
             /** Format: int64 */
-            image_width?: number;
+            image_width?: number | null;
             /** Format: int64 */
-            image_height?: number;
+            image_height?: number | null;
         };
         /** JobView */
         JobView: {
             job_id: string;
             /** @description `queued`, `running`, `success`, `partial_failure`, `error`, `upstream_error`, `cancelled`, `interrupted`. */
             status: string;
-            message?: string;
-            stage?: string;
+            message?: string | null;
+            stage?: string | null;
             /** @description `generation` or `edit`. */
-            operation?: string;
-            id?: string;
-            image_id?: string;
-            image_url?: string;
+            operation?: string | null;
+            id?: string | null;
+            image_id?: string | null;
+            image_url?: string | null;
             images: components["schemas"]["JobImage"][];
-            prompt?: string;
-            size?: string;
+            prompt?: string | null;
+            size?: string | null;
             created_at: string;
-            started_at?: string;
-            completed_at?: string;
+            started_at?: string | null;
+            completed_at?: string | null;
             updated_at: string;
             /** Format: int64 */
-            image_width?: number;
+            image_width?: number | null;
             /** Format: int64 */
-            image_height?: number;
-            model?: string;
-            quality?: string;
-            output_format?: string;
+            image_height?: number | null;
+            model?: string | null;
+            quality?: string | null;
+            output_format?: string | null;
             /** Format: int64 */
-            output_compression?: number;
-            response_format?: string;
+            output_compression?: number | null;
+            response_format?: string | null;
             /** Format: int64 */
-            n?: number;
+            n?: number | null;
             /** Format: int64 */
-            completed_count?: number;
+            completed_count?: number | null;
             /** Format: int64 */
-            success_count?: number;
+            success_count?: number | null;
             /** Format: int64 */
-            failure_count?: number;
-            api_path?: string;
-            api_preset_name?: string;
+            failure_count?: number | null;
+            api_path?: string | null;
+            api_preset_name?: string | null;
             /** @description Seconds with two decimals and a trailing `s`, e.g. `12.34s`. */
-            duration?: string;
+            duration?: string | null;
             /** @description Milliseconds per stage: `upstream_wait`, `download_decode`, `validate`, `db_insert`. */
             stage_timings: {
                 [key: string]: number;
             };
-            error?: string;
+            error?: string | null;
         };
         /** LatestVersionInfo */
         LatestVersionInfo: {
             /** @description The newest published version without a leading `v`, when known. */
-            latest_version?: string;
+            latest_version?: string | null;
             has_update: boolean;
             /** @description When the answer was fetched from GitHub (ISO 8601 UTC). */
-            checked_at?: string;
+            checked_at?: string | null;
         };
         /** OptimizeBody */
         OptimizeBody: {
             /** @description The prompt to rewrite. */
             prompt: string;
             /** @description How to change the prompt; switches from "improve" to "modify". */
-            intent?: string;
+            intent?: string | null;
             /**
              * @description `en`, `zh-CN`, or `same` (the language of the prompt).
              * @default en
              */
             target_language: string;
             /** @description The image request this prompt is for (context only). */
-            api_path?: string;
-            model?: string;
-            size?: string;
-            quality?: string;
+            api_path?: string | null;
+            model?: string | null;
+            size?: string | null;
+            quality?: string | null;
         };
         /** OptimizeResult */
         OptimizeResult: {
@@ -964,14 +964,14 @@ export interface components {
         };
         /** OptimizerUpdate */
         OptimizerUpdate: {
-            enabled?: boolean;
+            enabled?: boolean | null;
             /** @description The full Chat Completions endpoint URL; empty clears. */
-            api_url?: string;
-            model?: string;
+            api_url?: string | null;
+            model?: string | null;
             /** Format: int64 */
-            timeout_seconds?: number;
+            timeout_seconds?: number | null;
             /** @description `********` keeps the stored key, empty clears. */
-            api_key?: string;
+            api_key?: string | null;
         };
         /** OverallConfig */
         OverallConfig: {
@@ -990,7 +990,7 @@ export interface components {
             value: unknown;
             value_masked: string;
             env_value_masked: string;
-            override_value_masked?: string;
+            override_value_masked?: string | null;
             /** @description `override`, `env` or `default`. */
             source: string;
             is_env_set: boolean;
@@ -1002,8 +1002,8 @@ export interface components {
             startup_only: boolean;
             /** @description Kept for older `.env` files; the server has no equivalent knob. */
             ignored: boolean;
-            updated_at?: string;
-            override_updated_at?: string;
+            updated_at?: string | null;
+            override_updated_at?: string | null;
         };
         /** OverallConfigUpdate */
         OverallConfigUpdate: {
@@ -1014,13 +1014,13 @@ export interface components {
          * @description A new preset; every field left out is copied from the source preset (the active one by default).
          */
         PresetCreate: {
-            name?: string;
-            api_url?: string;
-            api_key?: string;
-            api_path?: string;
-            default_model?: string;
-            default_response_format?: string;
-            source_preset_id?: string;
+            name?: string | null;
+            api_url?: string | null;
+            api_key?: string | null;
+            api_path?: string | null;
+            default_model?: string | null;
+            default_response_format?: string | null;
+            source_preset_id?: string | null;
         };
         /** PromptOptimizerOut */
         PromptOptimizerOut: {
@@ -1032,8 +1032,8 @@ export interface components {
             api_key_masked: string;
             has_api_key: boolean;
             api_key_source: string;
-            api_key_env_var?: string;
-            api_key_secret_id?: string;
+            api_key_env_var?: string | null;
+            api_key_secret_id?: string | null;
         };
         /** QueuedJob */
         QueuedJob: {
@@ -1055,28 +1055,28 @@ export interface components {
             access_key_id_masked: string;
             has_access_key_id: boolean;
             access_key_id_source: string;
-            access_key_id_env_var?: string;
-            access_key_id_secret_id?: string;
+            access_key_id_env_var?: string | null;
+            access_key_id_secret_id?: string | null;
             secret_access_key_masked: string;
             has_secret_access_key: boolean;
             secret_access_key_source: string;
-            secret_access_key_env_var?: string;
-            secret_access_key_secret_id?: string;
+            secret_access_key_env_var?: string | null;
+            secret_access_key_secret_id?: string | null;
         };
         /** R2Update */
         R2Update: {
-            enabled?: boolean;
-            endpoint_url?: string;
-            bucket_name?: string;
-            region?: string;
-            key_prefix?: string;
+            enabled?: boolean | null;
+            endpoint_url?: string | null;
+            bucket_name?: string | null;
+            region?: string | null;
+            key_prefix?: string | null;
             /** Format: int64 */
-            sync_interval_hours?: number;
+            sync_interval_hours?: number | null;
             /** @description `********` keeps the stored value, empty clears. */
-            access_key_id?: string;
-            secret_access_key?: string;
+            access_key_id?: string | null;
+            secret_access_key?: string | null;
             /** @description Only for `POST /api/settings/r2/health`: run the credentialed remote probe. */
-            use_credentials?: boolean;
+            use_credentials?: boolean | null;
         };
         /**
          * SettingsResponse
@@ -1088,8 +1088,8 @@ export interface components {
             api_key_masked: string;
             has_api_key: boolean;
             api_key_source: string;
-            api_key_env_var?: string;
-            api_key_secret_id?: string;
+            api_key_env_var?: string | null;
+            api_key_secret_id?: string | null;
             api_path: string;
             default_model: string;
             default_response_format: string;
@@ -1108,24 +1108,24 @@ export interface components {
          */
         SettingsUpdate: {
             /** @description The preset to update; the active one when omitted. */
-            active_preset_id?: string;
-            preset_name?: string;
+            active_preset_id?: string | null;
+            preset_name?: string | null;
             /** @description Base URL, with or without `/v1`. */
             api_url: string;
             /** @description Empty clears, `${VAR}` references the server environment; null keeps the stored key. */
-            api_key?: string;
+            api_key?: string | null;
             /**
              * @description Omitting it resets the preset to `/v1/images/generations`.
              * @default /v1/images/generations
              */
             api_path: string;
-            default_model?: string;
+            default_model?: string | null;
             /** @description `""` (omit upstream), `url` or `b64_json`. */
-            default_response_format?: string;
-            upstream_socks5_proxy?: string;
-            webhook_url?: string;
-            prompt_optimizer?: components["schemas"]["OptimizerUpdate"];
-            r2_backup?: components["schemas"]["R2Update"];
+            default_response_format?: string | null;
+            upstream_socks5_proxy?: string | null;
+            webhook_url?: string | null;
+            prompt_optimizer?: (components["schemas"]["OptimizerUpdate"] & unknown) | null;
+            r2_backup?: (components["schemas"]["R2Update"] & unknown) | null;
         };
         /** Snippet */
         Snippet: {
@@ -1150,9 +1150,9 @@ export interface components {
         };
         /** SnippetPatch */
         SnippetPatch: {
-            title?: string;
-            prompt?: string;
-            favorite?: boolean;
+            title?: string | null;
+            prompt?: string | null;
+            favorite?: boolean | null;
         };
         /** SnippetSearch */
         SnippetSearch: {
@@ -1183,7 +1183,7 @@ export interface components {
             /** @description GitHub `owner/repo` checked for releases; empty when checks are off. */
             github_repo: string;
             /** @description The repository's latest-release page, or null without a repository. */
-            release_url?: string;
+            release_url?: string | null;
         };
     };
     responses: never;
