@@ -40,6 +40,8 @@ pub struct AppState {
     pub sse_limiter: Arc<crate::web::sse::SseLimiter>,
     /// Gallery counts per filter, valid until the gallery changes.
     pub gallery_counts: crate::api::gallery_counts::CountCache,
+    /// Counters and timings shared with the engine (`/api/metrics`).
+    pub metrics: Arc<panel_actors::metrics::Metrics>,
 }
 
 pub struct Application {
@@ -80,7 +82,15 @@ impl Application {
             thumbnails_dir: config.thumbnails_dir.clone(),
             orphan_ttl: config.orphan_file_ttl,
         };
-        let deps = EngineDeps { db: db.clone(), staging_dir, thumbnails, upkeep, transport: transport.clone() };
+        let metrics = Arc::new(panel_actors::metrics::Metrics::default());
+        let deps = EngineDeps {
+            db: db.clone(),
+            staging_dir,
+            thumbnails,
+            upkeep,
+            transport: transport.clone(),
+            metrics: metrics.clone(),
+        };
         let engine = Engine::start(deps).await?;
         let acceptor = bind(&config).await?;
         let address = *acceptor.local_addr()[0].as_socket_addr().context("listener has no socket address")?;
@@ -93,6 +103,7 @@ impl Application {
             settings_writer: tokio::sync::Mutex::new(()),
             sse_limiter: Arc::default(),
             gallery_counts: Default::default(),
+            metrics,
         });
         Ok(Application { address, acceptor, state })
     }

@@ -67,6 +67,7 @@ pub struct DispatcherArgs {
     pub transport: Transport,
     pub broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     pub webhooks: Arc<ChildSlot<WebhookMsg>>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 type UnitKey = (String, i64);
@@ -78,6 +79,7 @@ pub struct DispatcherState {
     transport: Transport,
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
+    metrics: Arc<crate::metrics::Metrics>,
     /// Pending webhooks by job; taken exactly once when the job ends.
     hooks: HashMap<String, (WebhookPlan, PayloadBuilder)>,
     queue: VecDeque<UnitKey>,
@@ -119,6 +121,7 @@ impl Actor for Dispatcher {
             transport: args.transport,
             broadcaster: args.broadcaster,
             webhooks: args.webhooks,
+            metrics: args.metrics,
             hooks: HashMap::new(),
             queue: VecDeque::new(),
             specs: HashMap::new(),
@@ -173,12 +176,21 @@ impl DispatcherState {
         self.history_keep = admit.history_keep;
         let job_id = admit.job.id.clone();
         let n = admit.job.n;
+        let kind = if is_edit(&admit.job) { "edit" } else { "generation" };
         let admission = jobs::admit(&self.db, admit.job, admit.capacity, admit.sources, admit.max_pending_source_bytes)
             .await
             .map_err(|e| e.to_string())?;
         match admission {
-            Admission::Full | Admission::SourcesFull => Ok(admission),
+            Admission::Full => {
+                self.metrics.incr("image_jobs.rejected.queue_full");
+                Ok(admission)
+            }
+            Admission::SourcesFull => {
+                self.metrics.incr("image_jobs.rejected.edit_source_full");
+                Ok(admission)
+            }
             Admission::Admitted => {
+                self.metrics.incr(&format!("image_jobs.{kind}.queued"));
                 self.specs.insert(job_id.clone(), admit.spec);
                 if let Some(hook) = admit.webhook {
                     self.hooks.insert(job_id.clone(), hook);
@@ -279,6 +291,9 @@ impl DispatcherState {
         }
         let Some(mut unit) = units.iter().find(|u| u.unit_index == index).cloned() else { return Ok(()) };
         let mut timings = outcome.timings;
+        for (stage, milliseconds) in &timings {
+            self.metrics.observe_ms(&format!("job_stage.{stage}"), *milliseconds);
+        }
         let stamp = now();
         match outcome.result {
             Ok(saved) => {
@@ -317,6 +332,7 @@ impl DispatcherState {
             units.into_iter().map(|u| if u.unit_index == index { unit.clone() } else { u }).collect();
         let (job, terminal) = aggregate(job, &units);
         if terminal {
+            self.count_ended(&job);
             gallery::set_job_n(&self.db, &job.id, job.n).await.map_err(db_err)?;
             self.specs.remove(&job.id);
             self.announce(&job, &units);
@@ -346,6 +362,7 @@ impl DispatcherState {
             id != job_id
         });
         self.specs.remove(job_id);
+        self.metrics.incr(if is_edit(&job) { "image_jobs.edit.cancelled" } else { "image_jobs.generation.cancelled" });
         let message = if job.operation == "edit" { "Image edit job cancelled" } else { "Generation job cancelled" };
         let stamp = now();
         for mut unit in units.into_iter().filter(|u| jobs::ACTIVE.contains(&u.status.as_str())) {
@@ -385,6 +402,20 @@ impl DispatcherState {
     }
 
     /// Hands a finished job's webhook to the sender, once.
+    /// Counters and the duration sample for a job that just ended.
+    fn count_ended(&self, job: &JobRow) {
+        let kind = if is_edit(job) { "edit" } else { "generation" };
+        let outcome = match job.status.as_str() {
+            "success" => "succeeded",
+            "cancelled" => "cancelled",
+            _ => "failed",
+        };
+        self.metrics.incr(&format!("image_jobs.{kind}.{outcome}"));
+        if let Some(seconds) = job.duration_seconds {
+            self.metrics.observe_ms("image_job.duration", seconds * 1000.0);
+        }
+    }
+
     fn announce(&mut self, job: &JobRow, units: &[UnitRow]) {
         if let Some((plan, payload)) = self.hooks.remove(&job.id) {
             let delivery = Delivery { job_id: job.id.clone(), plan, body: payload(job, units) };

@@ -5,6 +5,7 @@
 pub mod broadcaster;
 pub mod dispatcher;
 pub mod media;
+pub mod metrics;
 pub mod r2;
 pub mod store;
 pub mod supervisor;

@@ -64,6 +64,8 @@ pub struct EngineDeps {
     pub thumbnails: ThumbnailSettings,
     pub upkeep: UpkeepSettings,
     pub transport: Transport,
+    /// Counters and timings the engine records for `/api/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The children's current references, handed to `Engine` once the supervisor is up.
@@ -123,6 +125,7 @@ impl Supervisor {
             transport: deps.transport.clone(),
             broadcaster: broadcaster.clone(),
             webhooks: webhooks.clone(),
+            metrics: deps.metrics.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
         Ok(actor)
@@ -345,9 +348,16 @@ mod tests {
             orphan_ttl: Duration::from_secs(300),
         };
         (
-            Engine::start(EngineDeps { db, staging_dir, thumbnails, upkeep, transport: Transport::default() })
-                .await
-                .unwrap(),
+            Engine::start(EngineDeps {
+                db,
+                staging_dir,
+                thumbnails,
+                upkeep,
+                transport: Transport::default(),
+                metrics: Default::default(),
+            })
+            .await
+            .unwrap(),
             dir,
         )
     }

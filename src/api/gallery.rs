@@ -287,7 +287,10 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
         })
         .collect();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    state.metrics.incr("gallery.requests");
+    state.metrics.observe_ms("gallery.request", elapsed_ms);
     if elapsed_ms >= config.slow_gallery_query_ms as f64 {
+        state.metrics.incr("gallery.slow_queries");
         // The prompt itself is never logged: only whether there was one, its length and a hash.
         let prompt = filter.prompt.as_deref();
         let hash =

@@ -16,6 +16,7 @@ pub mod job_events;
 pub mod job_view;
 pub mod jobs;
 pub mod media;
+pub mod metrics;
 pub mod overall_config;
 pub mod preset_health;
 pub mod presets;
@@ -52,10 +53,11 @@ pub enum ApiTags {
     Gallery,
 }
 
+/// poem-openapi implements `OpenApi` for tuples of up to 16, so version and metrics share a slot.
 pub type Apis = (
     health::HealthApi,
     access::AccessApi,
-    version::VersionApi,
+    (version::VersionApi, metrics::MetricsApi),
     settings::SettingsApi,
     presets::PresetsApi,
     overall_config::OverallConfigApi,
@@ -77,7 +79,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
         (
             health::HealthApi,
             access::AccessApi,
-            version::VersionApi,
+            (version::VersionApi, metrics::MetricsApi),
             settings::SettingsApi,
             presets::PresetsApi,
             overall_config::OverallConfigApi,

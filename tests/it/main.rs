@@ -15,6 +15,7 @@ mod generate;
 mod helpers;
 mod job_events;
 mod media;
+mod metrics;
 mod mock_upstream;
 mod overall_config;
 mod prompt;
