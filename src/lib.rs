@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod optimizer_health;
 pub mod outbound;
 pub mod prompt_optimizer;
 pub mod settings;

@@ -49,22 +49,8 @@ pub async fn optimize(
     if !settings.enabled {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer is not enabled"));
     }
-    if settings.api_url.trim().is_empty() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer endpoint URL is not configured"));
-    }
-    let key = settings.api_key.resolve(env, "Prompt optimizer API Key").map_err(ApiError::validation)?;
-    let key =
-        key.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer API key is not configured"))?;
-    let allow_private = config.upstream_allow_private_network;
-    let url = url::Url::parse(&settings.api_url)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer endpoint URL is invalid"))?;
-    let policy =
-        Policy { purpose: Purpose::UpstreamApi, allowlist: config.optimizer_host_allowlist.clone(), allow_private };
-    vet(&url, &policy).await.map_err(|refused| ApiError::new(StatusCode::BAD_REQUEST, refused.0))?;
-
-    let client = transport
-        .guarded_client(allow_private, Duration::from_secs(settings.timeout_seconds.max(1)))
-        .map_err(|_| bad_gateway("Prompt optimizer failed"))?;
+    let Endpoint { client, url, key } = endpoint(settings, config, env, transport, true).await?;
+    let key = key.unwrap_or_default();
     let body = serde_json::json!({
         "model": settings.model,
         "messages": [
@@ -98,7 +84,42 @@ pub async fn optimize(
     Ok(Optimized { optimized_prompt, model, duration_ms })
 }
 
-fn transport_error(err: reqwest::Error, key: &str) -> ApiError {
+/// A vetted optimizer endpoint: the guarded client, the URL, and the key when one is set.
+pub struct Endpoint {
+    pub client: reqwest::Client,
+    pub url: url::Url,
+    pub key: Option<String>,
+}
+
+/// The configuration checks, in the contract's order, then the SSRF vetting of the URL. `require_key`
+/// makes a missing key an error (optimize); the health probe may go without one.
+pub async fn endpoint(
+    settings: &OptimizerSettings,
+    config: &Config,
+    env: &EnvSnapshot,
+    transport: &Transport,
+    require_key: bool,
+) -> Result<Endpoint, ApiError> {
+    if settings.api_url.trim().is_empty() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer endpoint URL is not configured"));
+    }
+    let key = settings.api_key.resolve(env, "Prompt optimizer API Key").map_err(ApiError::validation)?;
+    if require_key && key.is_none() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer API key is not configured"));
+    }
+    let allow_private = config.upstream_allow_private_network;
+    let url = url::Url::parse(&settings.api_url)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Prompt optimizer endpoint URL is invalid"))?;
+    let policy =
+        Policy { purpose: Purpose::UpstreamApi, allowlist: config.optimizer_host_allowlist.clone(), allow_private };
+    vet(&url, &policy).await.map_err(|refused| ApiError::new(StatusCode::BAD_REQUEST, refused.0))?;
+    let client = transport
+        .guarded_client(allow_private, Duration::from_secs(settings.timeout_seconds.max(1)))
+        .map_err(|_| bad_gateway("Prompt optimizer failed"))?;
+    Ok(Endpoint { client, url, key })
+}
+
+pub fn transport_error(err: reqwest::Error, key: &str) -> ApiError {
     if err.is_timeout() {
         return ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Prompt optimizer request timed out");
     }

@@ -11,9 +11,10 @@ use serde::Deserialize;
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
+use super::presets::HealthRequest;
 use super::settings::load;
 use super::settings_models::max_len;
-use super::strict_json::{StrictJson, Validate};
+use super::strict_json::{OptionalJson, StrictJson, Validate};
 use crate::app::AppState;
 use crate::prompt_optimizer::{
     DEFAULT_SYSTEM_PROMPT, OptimizeRequest, SYSTEM_PROMPT_FILE, SYSTEM_PROMPT_MAX_CHARS, optimize,
@@ -81,6 +82,19 @@ impl Validate for OptimizeBody {
         }
         problems
     }
+}
+
+/// Whether the optimizer answers: `ok`, `warning` or `error`, never an HTTP error.
+#[derive(Debug, Object)]
+pub struct OptimizerHealthReport {
+    pub status: String,
+    pub message: String,
+    /// The optimizer model probed.
+    pub model: String,
+    pub duration_ms: u64,
+    /// The upstream's HTTP status, or the status the optimize route would answer with.
+    #[oai(nullable)]
+    pub status_code: Option<u16>,
 }
 
 #[derive(Debug, Object)]
@@ -182,6 +196,32 @@ impl PromptApi {
             optimized_prompt: optimized.optimized_prompt,
             model: optimized.model,
             duration_ms: optimized.duration_ms,
+        }))
+    }
+
+    /// Probe the configured optimizer with a one-token request (`use_credentials` sends its key).
+    #[oai(path = "/api/prompt/optimizer-health", method = "post", operation_id = "optimizer_health")]
+    async fn optimizer_health(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: OptionalJson<HealthRequest>,
+    ) -> ApiResult<Json<OptimizerHealthReport>> {
+        let settings = load(&state).await?;
+        let config = state.settings.current();
+        let health = crate::optimizer_health::check(
+            &settings.optimizer,
+            &config,
+            state.settings.env(),
+            &state.transport,
+            body.0.use_credentials,
+        )
+        .await;
+        Ok(Json(OptimizerHealthReport {
+            status: health.status.to_string(),
+            message: health.message,
+            model: health.model,
+            duration_ms: health.duration_ms,
+            status_code: health.status_code,
         }))
     }
 

@@ -242,3 +242,45 @@ async fn the_system_prompt_defaults_and_can_be_replaced() {
     .await;
     assert_envelope(long, 422, "validation_error", "system_prompt - String should have at most 20000 characters").await;
 }
+
+async fn optimizer_health(app: &TestApp, cookie: &str, body: Option<Value>) -> Value {
+    let response = api(app, cookie, Method::POST, "/api/prompt/optimizer-health", body).await;
+    assert_eq!(response.status(), 200, "the health check always answers 200");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_optimizer_health_check_reports_configuration_and_upstream_answers() {
+    let app = spawn_app().await;
+    let cookie = app.unlock().await;
+    let report = optimizer_health(&app, &cookie, None).await;
+    assert_eq!(
+        report,
+        json!({"status": "error", "message": "Prompt optimizer endpoint URL is not configured",
+               "model": "gpt-4o-mini", "duration_ms": 0, "status_code": 400})
+    );
+
+    let (app, cookie, mock) = optimizer_app(&[]).await;
+    let report = optimizer_health(&app, &cookie, None).await;
+    assert_eq!(report["status"], "ok", "{report}");
+    assert_eq!(report["message"], "Prompt optimizer responded successfully with model gpt-4o-mini");
+    assert_eq!(report["status_code"], 200);
+    let probe = mock.requests_to("/chat/completions").pop().expect("the probe reached the optimizer");
+    let body = probe.json.clone().unwrap();
+    assert_eq!(body["messages"][1]["content"], "Connectivity test");
+    assert_eq!((body["max_tokens"].clone(), body["temperature"].clone()), (json!(1), json!(0.0)));
+    assert_eq!(probe.header("authorization"), None, "no key unless asked");
+
+    optimizer_health(&app, &cookie, Some(json!({"use_credentials": true}))).await;
+    let probe = mock.requests_to("/chat/completions").pop().unwrap();
+    assert_eq!(probe.header("authorization"), Some("Bearer sk-optimizer-secret"));
+
+    mock.fail_with(404, "no such route");
+    let report = optimizer_health(&app, &cookie, None).await;
+    assert_eq!((report["status"].clone(), report["status_code"].clone()), (json!("error"), json!(404)));
+    mock.fail_with(503, "overloaded");
+    let report = optimizer_health(&app, &cookie, None).await;
+    assert_eq!((report["status"].clone(), report["status_code"].clone()), (json!("warning"), json!(503)));
+    let refused = api(&app, &cookie, Method::POST, "/api/prompt/optimizer-health", Some(json!({"extra": 1}))).await;
+    assert_eq!(refused.status(), 422, "unknown keys are refused");
+}
