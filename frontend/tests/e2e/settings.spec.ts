@@ -152,6 +152,20 @@ test('settings drawer: create, save, activate, health check, overall config', as
 	await drawer.getByTestId('settings-r2-test').click();
 	await expect(drawer.getByTestId('settings-r2').or(drawer.getByTestId('settings-r2-error'))).toBeVisible();
 
+	// Optimizer test probes the saved endpoint: the mock has no chat route, so it reports a 404 failure.
+	const optimizerUrl = drawer.locator('#settings-optimizer-url');
+	await optimizerUrl.fill(`${mockUpstreamUrl()}/v1/chat/completions`);
+	await drawer.getByTestId('settings-save').click();
+	await expect(page.getByTestId('toasts')).toContainText('Settings saved');
+	await drawer.getByTestId('settings-optimizer-test').click();
+	const optimizerResult = drawer.getByTestId('settings-optimizer-result');
+	await expect(optimizerResult).toContainText('Fail');
+	await expect(optimizerResult).toContainText('HTTP 404');
+	await optimizerUrl.fill('');
+	await drawer.getByTestId('settings-save').click();
+	await drawer.getByTestId('settings-optimizer-test').click();
+	await expect(optimizerResult).toContainText('Prompt optimizer endpoint URL is not configured');
+
 	// System prompt dialog: loads the prompt; Escape closes only the dialog.
 	await drawer.getByTestId('settings-system-prompt-open').click();
 	const promptDialog = page.getByRole('dialog', { name: 'Optimizer system prompt' });

@@ -59,6 +59,13 @@ export function checkPresetHealth(id: string, useCredentials: boolean): Promise<
 	});
 }
 
+export type OptimizerHealth = Schema<'OptimizerHealthReport'>;
+
+/** Probe the saved optimizer settings (with the saved key when there is one). */
+export function checkOptimizerHealth(useCredentials: boolean): Promise<OptimizerHealth> {
+	return api.post<OptimizerHealth>('/api/prompt/optimizer-health', { use_credentials: useCredentials });
+}
+
 export function checkR2Health(body: R2Update): Promise<HealthReport> {
 	return api.post<HealthReport>('/api/settings/r2/health', body);
 }
