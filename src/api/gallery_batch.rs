@@ -12,12 +12,15 @@ use serde::Deserialize;
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
+use super::gallery_view::GalleryEntry;
 use super::strict_json::{StrictJson, Validate};
 use crate::app::AppState;
 
 pub struct GalleryBatchApi;
 
 const MAX_IDS: usize = 1000;
+/// Thumbnail status polls are small: at most a page or two of ids.
+const MAX_STATUS_IDS: usize = 100;
 
 #[derive(Debug, Object, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,11 +38,11 @@ pub struct BatchFavoriteRequest {
     pub favorite: bool,
 }
 
-fn id_problems(ids: &[String]) -> Vec<(String, String)> {
+fn id_problems(ids: &[String], max: usize) -> Vec<(String, String)> {
     let cleaned: Vec<&str> = ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()).collect();
     let mut seen = std::collections::HashSet::new();
-    if ids.len() > MAX_IDS {
-        vec![("ids".into(), format!("List should have at most {MAX_IDS} items"))]
+    if ids.len() > max {
+        vec![("ids".into(), format!("List should have at most {max} items"))]
     } else if cleaned.is_empty() {
         vec![("ids".into(), "ids must include at least one gallery entry id".into())]
     } else if cleaned.iter().any(|id| !seen.insert(*id)) {
@@ -53,14 +56,40 @@ fn id_problems(ids: &[String]) -> Vec<(String, String)> {
 
 impl Validate for BatchRequest {
     fn validate(&self) -> Vec<(String, String)> {
-        id_problems(&self.ids)
+        id_problems(&self.ids, MAX_IDS)
     }
 }
 
 impl Validate for BatchFavoriteRequest {
     fn validate(&self) -> Vec<(String, String)> {
-        id_problems(&self.ids)
+        id_problems(&self.ids, MAX_IDS)
     }
+}
+
+#[derive(Debug, Object, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct ThumbnailStatusRequest {
+    /// Gallery image ids (1–100, no duplicates).
+    pub ids: Vec<String>,
+}
+
+impl Validate for ThumbnailStatusRequest {
+    fn validate(&self) -> Vec<(String, String)> {
+        id_problems(&self.ids, MAX_STATUS_IDS)
+    }
+}
+
+/// Where a gallery image's thumbnail stands, as in its gallery row.
+#[derive(Debug, Object)]
+pub struct GalleryThumbnailState {
+    pub id: String,
+    #[oai(nullable)]
+    pub thumbnail_filename: Option<String>,
+    #[oai(nullable)]
+    pub thumbnail_url: Option<String>,
+    /// `ready`, `queued` or `missing`.
+    pub thumbnail_status: String,
 }
 
 #[derive(Debug, Object)]
@@ -121,6 +150,38 @@ impl GalleryBatchApi {
             let _ = std::fs::remove_file(config.thumbnails_dir.join(panel_actors::media::thumbs::thumbnail_name(name)));
         }
         Ok(Json(result(&ids, &found, files)?))
+    }
+
+    /// Thumbnail states for several images, in request order; unknown ids are left out.
+    #[oai(path = "/api/gallery/thumbnails/status", method = "post", operation_id = "gallery_thumbnail_status")]
+    async fn thumbnail_status(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: StrictJson<ThumbnailStatusRequest>,
+    ) -> ApiResult<Json<Vec<GalleryThumbnailState>>> {
+        let mut rows = Vec::new();
+        for id in cleaned(&body.0.ids) {
+            if let Some(row) = store::get(&state.db, &id).await.map_err(store_failed)? {
+                rows.push(row);
+            }
+        }
+        let filenames: Vec<String> = rows.iter().map(|row| row.filename.clone()).collect();
+        let queued = store::queued_thumbnails(&state.db, &filenames).await.map_err(store_failed)?;
+        let config = state.settings.current();
+        let states = rows
+            .into_iter()
+            .map(|row| {
+                let waiting = queued.contains(&row.filename);
+                let entry = GalleryEntry::new(row, &config, waiting);
+                GalleryThumbnailState {
+                    id: entry.id,
+                    thumbnail_filename: entry.thumbnail_filename,
+                    thumbnail_url: entry.thumbnail_url,
+                    thumbnail_status: entry.thumbnail_status,
+                }
+            })
+            .collect();
+        Ok(Json(states))
     }
 
     /// Mark or unmark several images as favorites.

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use crate::generate::{finished, generate, generation_app};
 use crate::helpers::*;
+use crate::settings_api::api;
 use crate::support::images::noisy_png;
 
 /// A finished generated image: (app, cookie, filename, bytes on disk).
@@ -121,6 +122,13 @@ async fn thumbnails_are_made_as_small_webp_and_urls_can_point_elsewhere() {
     // A missing thumbnail is queued by a request and made again.
     std::fs::remove_file(app.dir.path().join("images/thumbs").join(entry["thumbnail_filename"].as_str().unwrap()))
         .unwrap();
+    let id = entry["id"].as_str().unwrap().to_string();
+    let states = thumbnail_states(&app, &cookie, json!({"ids": [" nope ", &id]})).await;
+    assert_eq!(states.len(), 1, "unknown ids are left out: {states:?}");
+    assert_eq!(
+        (states[0]["id"].as_str(), states[0]["thumbnail_status"].as_str()),
+        (Some(id.as_str()), Some("missing"))
+    );
     let missing = get(&app, &cookie, &format!("/api/thumb/{filename}"), &[]).await;
     assert_eq!(missing.headers()["cache-control"], "private, no-store");
     assert_envelope(missing, 404, "not_found", "Thumbnail not found").await;
@@ -135,4 +143,19 @@ async fn thumbnails_are_made_as_small_webp_and_urls_can_point_elsewhere() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(status, "ready");
+    let states = thumbnail_states(&app, &cookie, json!({"ids": [&id]})).await;
+    assert_eq!(states[0]["thumbnail_status"], "ready");
+    assert_eq!(states[0]["thumbnail_url"], format!("/api/thumb/{filename}"));
+    let twice =
+        api(&app, &cookie, reqwest::Method::POST, "/api/gallery/thumbnails/status", Some(json!({"ids": [&id, &id]})));
+    assert_envelope(twice.await, 422, "validation_error", "ids - ids must not contain duplicates").await;
+    let ids: Vec<String> = (0..101).map(|i| format!("id{i}")).collect();
+    let many = api(&app, &cookie, reqwest::Method::POST, "/api/gallery/thumbnails/status", Some(json!({"ids": ids})));
+    assert_eq!(many.await.status(), 422);
+}
+
+async fn thumbnail_states(app: &TestApp, cookie: &str, body: Value) -> Vec<Value> {
+    let response = api(app, cookie, reqwest::Method::POST, "/api/gallery/thumbnails/status", Some(body)).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }

@@ -588,6 +588,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gallery/thumbnails/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Thumbnail states for several images, in request order; unknown ids are left out. */
+        post: operations["gallery_thumbnail_status"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/gallery/batch/favorite": {
         parameters: {
             query?: never;
@@ -864,6 +881,17 @@ export interface components {
             prev_cursor?: string | null;
             images: components["schemas"]["GalleryEntry"][];
             filter_options: components["schemas"]["FilterOptions"];
+        };
+        /**
+         * GalleryThumbnailState
+         * @description Where a gallery image's thumbnail stands, as in its gallery row.
+         */
+        GalleryThumbnailState: {
+            id: string;
+            thumbnail_filename?: string | null;
+            thumbnail_url?: string | null;
+            /** @description `ready`, `queued` or `missing`. */
+            thumbnail_status: string;
         };
         /** GenerateBody */
         GenerateBody: {
@@ -1269,6 +1297,11 @@ export interface components {
         /** SystemPromptBody */
         SystemPromptBody: {
             system_prompt: string;
+        };
+        /** ThumbnailStatusRequest */
+        ThumbnailStatusRequest: {
+            /** @description Gallery image ids (1–100, no duplicates). */
+            ids: string[];
         };
         /** TimingStats */
         TimingStats: {
@@ -4731,6 +4764,101 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["BatchResult"];
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    gallery_thumbnail_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ThumbnailStatusRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GalleryThumbnailState"][];
                 };
             };
             /** @description The request is malformed or the Host is not allowed. */
