@@ -91,7 +91,11 @@ impl GalleryEntry {
         });
         GalleryEntry {
             image_url: safe.then(|| image_url(&row.filename, config.public_image_base_url.as_deref())),
-            thumbnail_filename: row.thumbnail_filename.filter(|t| safe_filename(t, true)),
+            // The file can land a moment before the row records it; a ready thumbnail always has a name.
+            thumbnail_filename: row
+                .thumbnail_filename
+                .or_else(|| (thumbnail_status == "ready").then(|| thumb.clone()))
+                .filter(|t| safe_filename(t, true)),
             thumbnail_url,
             thumbnail_status: thumbnail_status.to_string(),
             created_at: utc(&row.created_at),
