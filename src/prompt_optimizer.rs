@@ -123,8 +123,14 @@ pub fn transport_error(err: reqwest::Error, key: &str) -> ApiError {
     if err.is_timeout() {
         return ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Prompt optimizer request timed out");
     }
-    let text = crate::api::preset_health::describe(err).replace(key, "[REDACTED]");
+    let text = redact(crate::api::preset_health::describe(err), key);
     bad_gateway(format!("Prompt optimizer connection error: {text}"))
+}
+
+/// Hides the key in an error text. `replace("")` would put the marker between every character, so an
+/// absent key (a health probe without credentials) leaves the text alone.
+fn redact(text: String, key: &str) -> String {
+    if key.is_empty() { text } else { text.replace(key, "[REDACTED]") }
 }
 
 /// Reads the body, refusing anything past `max` bytes (declared or streamed).
@@ -191,6 +197,12 @@ pub fn clean_output(content: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_a_real_key_is_redacted() {
+        assert_eq!(super::redact("refused by sk-1".into(), "sk-1"), "refused by [REDACTED]");
+        assert_eq!(super::redact("connection refused".into(), ""), "connection refused");
+    }
+
     use super::clean_output;
 
     #[test]

@@ -98,20 +98,20 @@ async fn report(state: &AppState) -> ApiResult<MetricsReport> {
         ("image_jobs.generation.failure_ratio".to_string(), metrics.failure_ratio("generation")),
         ("image_jobs.edit.failure_ratio".to_string(), metrics.failure_ratio("edit")),
     ]);
-    let timings_ms: BTreeMap<String, TimingStats> = metrics
-        .timings()
-        .into_iter()
-        .map(|(name, t)| (name, TimingStats { count: t.count, p50: t.p50, p95: t.p95, p99: t.p99, max: t.max }))
-        .collect();
+    let summaries = metrics.timings();
     let counters = metrics.counters();
     let reference = json!({
         "counters": counters,
         "gauges": gauges,
         "rates": rates,
-        "timings_ms": metrics.timings().into_iter().map(|(name, t)| {
-            (name, json!({"count": t.count, "p50": t.p50, "p95": t.p95, "p99": t.p99, "max": t.max}))
+        "timings_ms": summaries.iter().map(|(name, t)| {
+            (name.clone(), json!({"count": t.count, "p50": t.p50, "p95": t.p95, "p99": t.p99, "max": t.max}))
         }).collect::<Map<String, Value>>(),
     });
+    let timings_ms: BTreeMap<String, TimingStats> = summaries
+        .into_iter()
+        .map(|(name, t)| (name, TimingStats { count: t.count, p50: t.p50, p95: t.p95, p99: t.p99, max: t.max }))
+        .collect();
     let worker = json!({"worker_id": worker_id(), "updated_at": chrono::Utc::now().to_rfc3339(), "age_seconds": 0.0, "reference": reference});
     Ok(MetricsReport {
         enabled: true,

@@ -53,51 +53,60 @@ pub enum ApiTags {
     Gallery,
 }
 
-/// poem-openapi implements `OpenApi` for tuples of up to 16, so version and metrics share a slot.
-pub type Apis = (
-    health::HealthApi,
-    access::AccessApi,
-    (version::VersionApi, metrics::MetricsApi),
-    settings::SettingsApi,
-    presets::PresetsApi,
-    overall_config::OverallConfigApi,
-    r2_health::R2HealthApi,
-    snippets::SnippetsApi,
-    prompt::PromptApi,
-    generate::GenerateApi,
-    edits::EditsApi,
-    job_events::JobEventsApi,
-    jobs::JobsApi,
-    gallery::GalleryApi,
-    gallery_batch::GalleryBatchApi,
-    media::MediaApi,
+/// Declares the API list once, as the `Apis` type and the value that builds it. Every API is a unit
+/// struct, so the same tokens name the type and construct it.
+macro_rules! apis {
+    ($($api:tt),* $(,)?) => {
+        pub type Apis = ($($api,)*);
+
+        fn apis() -> Apis {
+            ($($api,)*)
+        }
+    };
+}
+
+use access::AccessApi;
+use edits::EditsApi;
+use gallery::GalleryApi;
+use gallery_batch::GalleryBatchApi;
+use generate::GenerateApi;
+use health::HealthApi;
+use job_events::JobEventsApi;
+use jobs::JobsApi;
+use media::MediaApi;
+use metrics::MetricsApi;
+use overall_config::OverallConfigApi;
+use presets::PresetsApi;
+use prompt::PromptApi;
+use r2_health::R2HealthApi;
+use settings::SettingsApi;
+use snippets::SnippetsApi;
+use version::VersionApi;
+
+// poem-openapi implements `OpenApi` for tuples of up to 16, so version and metrics share a slot.
+apis!(
+    HealthApi,
+    AccessApi,
+    (VersionApi, MetricsApi),
+    SettingsApi,
+    PresetsApi,
+    OverallConfigApi,
+    R2HealthApi,
+    SnippetsApi,
+    PromptApi,
+    GenerateApi,
+    EditsApi,
+    JobEventsApi,
+    JobsApi,
+    GalleryApi,
+    GalleryBatchApi,
+    MediaApi,
 );
 
 /// The whole API. The spec it produces is committed as `openapi/openapi.json`.
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(
-        (
-            health::HealthApi,
-            access::AccessApi,
-            (version::VersionApi, metrics::MetricsApi),
-            settings::SettingsApi,
-            presets::PresetsApi,
-            overall_config::OverallConfigApi,
-            r2_health::R2HealthApi,
-            snippets::SnippetsApi,
-            prompt::PromptApi,
-            generate::GenerateApi,
-            edits::EditsApi,
-            job_events::JobEventsApi,
-            jobs::JobsApi,
-            gallery::GalleryApi,
-            gallery_batch::GalleryBatchApi,
-            media::MediaApi,
-        ),
-        "GPT Image Panel",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description("Self-hosted panel for GPT-compatible image APIs. Every error body is the `ErrorBody` envelope.")
+    OpenApiService::new(apis(), "GPT Image Panel", env!("CARGO_PKG_VERSION"))
+        .description("Self-hosted panel for GPT-compatible image APIs. Every error body is the `ErrorBody` envelope.")
 }
 
 /// The spec as committed: pretty JSON with a trailing newline.
