@@ -28,7 +28,7 @@ use crate::{api, outbound};
 
 /// Everything a request handler may need.
 pub struct AppState {
-    pub settings: SettingsHandle,
+    pub settings: Arc<SettingsHandle>,
     pub db: DatabaseConnection,
     pub engine: Engine,
     /// Builds outbound HTTP clients (trusted roots, SSRF-vetting resolver).
@@ -59,7 +59,7 @@ impl Application {
         let effective = Config::from_raw(&RawSettings::resolve(&env, &overrides)).context("invalid setting")?;
         let generated_key = access_key_fallback(&effective)?;
         sync_env_values(&db, &env).await?;
-        let settings = SettingsHandle::new(env, &overrides, generated_key).context("invalid setting")?;
+        let settings = Arc::new(SettingsHandle::new(env, &overrides, generated_key).context("invalid setting")?);
         let config = settings.current();
         announce(&config, &settings);
         for dir in [&config.images_dir, &config.thumbnails_dir] {
@@ -90,6 +90,8 @@ impl Application {
             upkeep,
             transport: transport.clone(),
             metrics: metrics.clone(),
+            renderer: crate::api::job_view::renderer(settings.clone()),
+            feed: Default::default(),
         };
         let engine = Engine::start(deps).await?;
         let acceptor = bind(&config).await?;

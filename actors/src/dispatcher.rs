@@ -1,19 +1,23 @@
-//! The dispatcher owns the generation queue: admission (capacity check and rows in one transaction),
-//! FIFO scheduling of units under the active limit, progress, gallery rows for finished units, the
-//! parent job's aggregate state, and cancel. Units run as spawned tasks; the dispatcher only ever
-//! awaits short database writes. One process owns the queue: what a previous process left active is
-//! marked `interrupted` at start.
+//! The dispatcher owns every active job: FIFO scheduling of units under the active limit, their
+//! progress, gallery rows for finished units, the parent job's aggregate state, cancel, and the live
+//! feed. Active jobs live in memory: a change is rendered once into the job's public frame and
+//! published on the [`JobFeed`]; progress reaches SQLite in batches on a throttle, while a unit's end
+//! (and a job's end) is committed before anyone is told. Units run as spawned tasks; the dispatcher
+//! only awaits short database writes. Admission happens outside this actor (see `Engine::admit`),
+//! which hands each committed job over with `Enqueue`. One process owns the queue: what a previous
+//! process left active is marked `interrupted` at start.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sea_orm::DatabaseConnection;
 use tokio::task::JoinHandle;
 
-use crate::broadcaster::{BroadcasterMsg, LiveEvent};
-use crate::store::gallery::{self, GalleryRow};
+use crate::job_feed::{JobFeed, JobFrame, sse_frame};
+use crate::store::gallery::GalleryRow;
 pub use crate::store::jobs::Admission;
 use crate::store::jobs::{self, JobRow, UnitRow, now};
 use crate::supervisor::ChildSlot;
@@ -23,6 +27,16 @@ use crate::webhook::{Delivery, WebhookMsg, WebhookPlan};
 
 /// Builds a finished job's webhook body from its rows (the server decides the shape).
 pub type PayloadBuilder = Arc<dyn Fn(&JobRow, &[UnitRow]) -> String + Send + Sync>;
+
+/// Renders a job's public JSON view from its rows (the server decides the shape).
+pub type JobRenderer = Arc<dyn Fn(&JobRow, &[UnitRow]) -> String + Send + Sync>;
+
+/// How often in-memory progress is written to SQLite at most.
+const PROGRESS_PERSIST_INTERVAL: Duration = Duration::from_secs(1);
+/// Bursts of list changes are merged: a job added or ended shows within this time...
+const LIST_DEBOUNCE_URGENT: Duration = Duration::from_millis(50);
+/// ...and a change of stage within this one (the contract's 0.35 s).
+const LIST_DEBOUNCE_PROGRESS: Duration = Duration::from_millis(350);
 
 /// A job to admit: its row (status `queued`) and what its units need.
 pub struct Admit {
@@ -39,18 +53,34 @@ pub struct Admit {
     pub max_pending_source_bytes: Option<u64>,
 }
 
+/// A job whose admission committed, handed to the dispatcher to run.
+pub struct Enqueued {
+    pub job: JobRow,
+    pub units: Vec<UnitRow>,
+    pub spec: UnitSpec,
+    pub max_active: usize,
+    pub history_keep: u64,
+    pub webhook: Option<(WebhookPlan, PayloadBuilder)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cancelled {
     Done,
     NotFound,
     AlreadyFinished,
+    /// Not an active job of this dispatcher (the caller asks the database which of the two above).
+    NotActive,
 }
 
 pub enum DispatcherMsg {
-    Admit(Box<Admit>, RpcReplyPort<Result<Admission, String>>),
+    Enqueue(Box<Enqueued>),
     Cancel(String, RpcReplyPort<Result<Cancelled, String>>),
     Progress { job_id: String, unit_index: i64, stage: &'static str, message: String },
     UnitDone { job_id: String, unit_index: i64, outcome: Box<UnitOutcome> },
+    /// Writes the progress kept in memory since the last flush.
+    Flush,
+    /// Publishes the active-jobs list after a debounce.
+    PublishList,
 }
 
 pub struct UnitOutcome {
@@ -65,26 +95,41 @@ pub struct DispatcherArgs {
     pub staging_dir: std::path::PathBuf,
     pub db: DatabaseConnection,
     pub transport: Transport,
-    pub broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    pub feed: Arc<JobFeed>,
+    pub renderer: JobRenderer,
     pub webhooks: Arc<ChildSlot<WebhookMsg>>,
     pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 type UnitKey = (String, i64);
 
+/// An active job as it is now; SQLite may be up to one flush behind.
+struct LiveJob {
+    job: JobRow,
+    units: Vec<UnitRow>,
+    spec: UnitSpec,
+    /// The public JSON view last rendered.
+    json: Bytes,
+    job_dirty: bool,
+    dirty_units: BTreeSet<i64>,
+}
+
 pub struct DispatcherState {
     thumbnailer: Arc<ChildSlot<crate::thumbnailer::ThumbnailerMsg>>,
     staging_dir: std::path::PathBuf,
     db: DatabaseConnection,
     transport: Transport,
-    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    feed: Arc<JobFeed>,
+    renderer: JobRenderer,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
     metrics: Arc<crate::metrics::Metrics>,
     /// Pending webhooks by job; taken exactly once when the job ends.
     hooks: HashMap<String, (WebhookPlan, PayloadBuilder)>,
+    live: HashMap<String, LiveJob>,
     queue: VecDeque<UnitKey>,
-    specs: HashMap<String, UnitSpec>,
     running: HashMap<UnitKey, JoinHandle<()>>,
+    flush_scheduled: bool,
+    list_scheduled: bool,
     max_active: usize,
     history_keep: u64,
 }
@@ -105,6 +150,9 @@ impl Actor for Dispatcher {
         if interrupted > 0 {
             tracing::warn!(jobs = interrupted, "jobs left active by a previous run were marked interrupted");
         }
+        // Streams of jobs a previous incarnation ran read their final (interrupted) state themselves.
+        args.feed.close_jobs();
+        args.feed.publish_list(sse_frame("jobs", b"[]"));
         // No job survives a restart, so no staged edit source is needed any more.
         jobs::release_all_sources(&args.db).await?;
         if let Ok(entries) = std::fs::read_dir(&args.staging_dir) {
@@ -119,13 +167,16 @@ impl Actor for Dispatcher {
             staging_dir: args.staging_dir,
             db: args.db,
             transport: args.transport,
-            broadcaster: args.broadcaster,
+            feed: args.feed,
+            renderer: args.renderer,
             webhooks: args.webhooks,
             metrics: args.metrics,
             hooks: HashMap::new(),
+            live: HashMap::new(),
             queue: VecDeque::new(),
-            specs: HashMap::new(),
             running: HashMap::new(),
+            flush_scheduled: false,
+            list_scheduled: false,
             max_active: 2,
             history_keep: 1000,
         })
@@ -138,25 +189,33 @@ impl Actor for Dispatcher {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            DispatcherMsg::Admit(admit, reply) => {
-                let admitted = state.admit(*admit).await;
-                let _ = reply.send(admitted);
-                state.start_units(&myself).await;
+            DispatcherMsg::Enqueue(enqueued) => {
+                state.enqueue(*enqueued, &myself);
+                state.start_units(&myself);
             }
             DispatcherMsg::Cancel(job_id, reply) => {
-                let _ = reply.send(state.cancel(&job_id).await.map_err(|e| e.to_string()));
-                state.start_units(&myself).await;
+                let _ = reply.send(state.cancel(&job_id, &myself).await.map_err(|e| e.to_string()));
+                state.start_units(&myself);
             }
             DispatcherMsg::Progress { job_id, unit_index, stage, message } => {
-                state.progress(&job_id, unit_index, stage, message).await;
+                state.progress(&job_id, unit_index, stage, message, &myself);
             }
             DispatcherMsg::UnitDone { job_id, unit_index, outcome } => {
-                if state.running.remove(&(job_id.clone(), unit_index)).is_some()
-                    && let Err(err) = state.finish_unit(&job_id, unit_index, *outcome).await
-                {
-                    tracing::error!(%job_id, unit_index, error = %err, "could not record a finished unit");
+                if state.running.remove(&(job_id.clone(), unit_index)).is_some() {
+                    state.finish_unit(&job_id, unit_index, *outcome, &myself).await;
+                } else {
+                    // Cancelled meanwhile: the job keeps no image from this unit (J3).
+                    discard(&outcome.result);
                 }
-                state.start_units(&myself).await;
+                state.start_units(&myself);
+            }
+            DispatcherMsg::Flush => {
+                state.flush_scheduled = false;
+                state.flush().await;
+            }
+            DispatcherMsg::PublishList => {
+                state.list_scheduled = false;
+                state.publish_list();
             }
         }
         Ok(())
@@ -166,58 +225,64 @@ impl Actor for Dispatcher {
         for (_, task) in state.running.drain() {
             task.abort();
         }
+        state.flush().await;
         Ok(())
     }
 }
 
 impl DispatcherState {
-    async fn admit(&mut self, admit: Admit) -> Result<Admission, String> {
-        self.max_active = admit.max_active.max(1);
-        self.history_keep = admit.history_keep;
-        let job_id = admit.job.id.clone();
-        let n = admit.job.n;
-        let kind = if is_edit(&admit.job) { "edit" } else { "generation" };
-        let admission = jobs::admit(&self.db, admit.job, admit.capacity, admit.sources, admit.max_pending_source_bytes)
-            .await
-            .map_err(|e| e.to_string())?;
-        match admission {
-            Admission::Full => {
-                self.metrics.incr("image_jobs.rejected.queue_full");
-                Ok(admission)
-            }
-            Admission::SourcesFull => {
-                self.metrics.incr("image_jobs.rejected.edit_source_full");
-                Ok(admission)
-            }
-            Admission::Admitted => {
-                self.metrics.incr(&format!("image_jobs.{kind}.queued"));
-                self.specs.insert(job_id.clone(), admit.spec);
-                if let Some(hook) = admit.webhook {
-                    self.hooks.insert(job_id.clone(), hook);
-                }
-                self.queue.extend((0..n).map(|i| (job_id.clone(), i)));
-                self.publish(&job_id, false);
-                Ok(Admission::Admitted)
-            }
+    fn enqueue(&mut self, enqueued: Enqueued, myself: &ActorRef<DispatcherMsg>) {
+        self.max_active = enqueued.max_active.max(1);
+        self.history_keep = enqueued.history_keep;
+        let job_id = enqueued.job.id.clone();
+        if let Some(hook) = enqueued.webhook {
+            self.hooks.insert(job_id.clone(), hook);
         }
+        self.queue.extend((0..enqueued.job.n).map(|i| (job_id.clone(), i)));
+        let live = LiveJob {
+            job: enqueued.job,
+            units: enqueued.units,
+            spec: enqueued.spec,
+            json: Bytes::new(),
+            job_dirty: false,
+            dirty_units: BTreeSet::new(),
+        };
+        self.live.insert(job_id.clone(), live);
+        self.publish_job(&job_id, myself, LIST_DEBOUNCE_URGENT);
     }
 
     /// Starts queued units while there is room.
-    async fn start_units(&mut self, myself: &ActorRef<DispatcherMsg>) {
+    fn start_units(&mut self, myself: &ActorRef<DispatcherMsg>) {
         while self.running.len() < self.max_active {
             let Some((job_id, index)) = self.queue.pop_front() else { break };
-            let Some(spec) = self.specs.get(&job_id).cloned() else { continue };
-            if let Err(err) = self.mark_started(&job_id, index).await {
-                tracing::error!(%job_id, error = %err, "could not start a unit");
-                continue;
+            let Some(live) = self.live.get_mut(&job_id) else { continue };
+            let stamp = now();
+            let (stage, message) = starting_stage(&live.job);
+            if let Some(unit) = live.units.iter_mut().find(|u| u.unit_index == index) {
+                unit.status = "running".into();
+                unit.stage = Some(stage.into());
+                unit.message = Some(message.into());
+                unit.started_at = Some(stamp.clone());
+                unit.updated_at = stamp.clone();
+                live.dirty_units.insert(index);
             }
+            if live.job.status == "queued" {
+                live.job.status = "running".into();
+                live.job.started_at = Some(stamp.clone());
+                live.job.stage = Some(stage.into());
+                live.job.message = Some(message.into());
+                live.job.updated_at = stamp;
+                live.job_dirty = true;
+            }
+            let spec = live.spec.clone();
             let transport = self.transport.clone();
             let me = myself.clone();
             let key = (job_id.clone(), index);
+            let task_job = job_id.clone();
             let task = tokio::spawn(async move {
                 let started = Instant::now();
                 let progress_to = me.clone();
-                let progress_job = job_id.clone();
+                let progress_job = task_job.clone();
                 let (result, timings) = unit::run(&spec, &transport, move |stage, message| {
                     let _ = progress_to.cast(DispatcherMsg::Progress {
                         job_id: progress_job.clone(),
@@ -228,93 +293,96 @@ impl DispatcherState {
                 })
                 .await;
                 let outcome = Box::new(UnitOutcome { result, timings, seconds: started.elapsed().as_secs_f64() });
-                let _ = me.cast(DispatcherMsg::UnitDone { job_id, unit_index: index, outcome });
+                let _ = me.cast(DispatcherMsg::UnitDone { job_id: task_job, unit_index: index, outcome });
             });
             self.running.insert(key, task);
+            self.schedule_flush(myself);
+            self.publish_job(&job_id, myself, LIST_DEBOUNCE_PROGRESS);
         }
     }
 
-    async fn mark_started(&mut self, job_id: &str, index: i64) -> Result<(), sea_orm::DbErr> {
-        let Some((mut job, units)) = jobs::get(&self.db, job_id).await.map_err(db_err)? else { return Ok(()) };
-        let stamp = now();
-        if let Some(mut unit) = units.into_iter().find(|u| u.unit_index == index) {
-            unit.status = "running".into();
-            unit.stage = Some(starting_stage(&job).0.into());
-            unit.message = Some(starting_stage(&job).1.into());
-            unit.started_at = Some(stamp.clone());
-            unit.updated_at = stamp.clone();
-            jobs::save_unit(&self.db, unit).await.map_err(db_err)?;
-        }
-        if job.status == "queued" {
-            job.status = "running".into();
-            job.started_at = Some(stamp.clone());
-            job.stage = Some(starting_stage(&job).0.into());
-            job.message = Some(starting_stage(&job).1.into());
-            job.updated_at = stamp;
-            jobs::save_job(&self.db, job).await.map_err(db_err)?;
-        }
-        self.publish(job_id, false);
-        Ok(())
-    }
-
-    async fn progress(&mut self, job_id: &str, index: i64, stage: &'static str, message: String) {
+    fn progress(
+        &mut self,
+        job_id: &str,
+        index: i64,
+        stage: &'static str,
+        message: String,
+        myself: &ActorRef<DispatcherMsg>,
+    ) {
         if !self.running.contains_key(&(job_id.to_string(), index)) {
             return;
         }
-        let Ok(Some((mut job, units))) = jobs::get(&self.db, job_id).await else { return };
-        if job.status != "running" {
-            return;
-        }
+        let Some(live) = self.live.get_mut(job_id) else { return };
         let stamp = now();
-        if let Some(mut unit) = units.into_iter().find(|u| u.unit_index == index) {
+        if let Some(unit) = live.units.iter_mut().find(|u| u.unit_index == index) {
             unit.stage = Some(stage.into());
             unit.message = Some(message.clone());
             unit.updated_at = stamp.clone();
-            let _ = jobs::save_unit(&self.db, unit).await;
+            live.dirty_units.insert(index);
         }
-        job.stage = Some(stage.into());
-        job.message = Some(message);
-        job.updated_at = stamp;
-        let _ = jobs::save_job(&self.db, job).await;
-        self.publish(job_id, false);
+        live.job.stage = Some(stage.into());
+        live.job.message = Some(message);
+        live.job.updated_at = stamp;
+        live.job_dirty = true;
+        self.schedule_flush(myself);
+        self.publish_job(job_id, myself, LIST_DEBOUNCE_PROGRESS);
     }
 
-    async fn finish_unit(&mut self, job_id: &str, index: i64, outcome: UnitOutcome) -> Result<(), sea_orm::DbErr> {
-        let Some((job, units)) = jobs::get(&self.db, job_id).await.map_err(db_err)? else {
-            discard(&outcome.result);
-            return Ok(());
-        };
-        if !jobs::ACTIVE.contains(&job.status.as_str()) {
-            // Cancelled meanwhile: the job keeps no image from this unit (J3).
-            discard(&outcome.result);
-            return Ok(());
+    fn schedule_flush(&mut self, myself: &ActorRef<DispatcherMsg>) {
+        if !self.flush_scheduled {
+            self.flush_scheduled = true;
+            myself.send_after(PROGRESS_PERSIST_INTERVAL, || DispatcherMsg::Flush);
         }
-        let Some(mut unit) = units.iter().find(|u| u.unit_index == index).cloned() else { return Ok(()) };
-        let mut timings = outcome.timings;
+    }
+
+    /// Writes every job and unit changed in memory since the last flush, in one transaction.
+    async fn flush(&mut self) {
+        let mut job_rows = Vec::new();
+        let mut unit_rows = Vec::new();
+        for live in self.live.values_mut() {
+            if std::mem::take(&mut live.job_dirty) {
+                job_rows.push(live.job.clone());
+            }
+            for index in std::mem::take(&mut live.dirty_units) {
+                if let Some(unit) = live.units.iter().find(|u| u.unit_index == index) {
+                    unit_rows.push(unit.clone());
+                }
+            }
+        }
+        if let Err(err) = jobs::save_progress(&self.db, job_rows, unit_rows).await {
+            tracing::warn!(error = %err, "could not persist job progress; it stays in memory");
+        }
+    }
+
+    async fn finish_unit(&mut self, job_id: &str, index: i64, outcome: UnitOutcome, myself: &ActorRef<DispatcherMsg>) {
+        let Some(live) = self.live.get(job_id) else {
+            discard(&outcome.result);
+            return;
+        };
+        let Some(mut unit) = live.units.iter().find(|u| u.unit_index == index).cloned() else { return };
+        let job = live.job.clone();
+        let mut units = live.units.clone();
+        let mut timings = outcome.timings.clone();
         for (stage, milliseconds) in &timings {
             self.metrics.observe_ms(&format!("job_stage.{stage}"), *milliseconds);
         }
         let stamp = now();
-        match outcome.result {
+        let mut image = None;
+        match &outcome.result {
             Ok(saved) => {
-                let started = Instant::now();
-                let row = gallery_row(&job, &saved, outcome.seconds, &stamp);
-                gallery::insert(&self.db, row).await.map_err(db_err)?;
-                gallery::queue_thumbnail(&self.db, &saved.filename).await.map_err(db_err)?;
-                let _ = self.thumbnailer.get().cast(crate::thumbnailer::ThumbnailerMsg::Kick);
-                timings.insert("db_insert", (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0);
+                image = Some(gallery_row(&job, saved, outcome.seconds, &stamp));
                 unit.status = "success".into();
                 unit.stage = Some("completed".into());
                 unit.message = Some(completed_message(&job).into());
-                unit.image_id = Some(saved.image_id);
-                unit.image_filename = Some(saved.filename);
+                unit.image_id = Some(saved.image_id.clone());
+                unit.image_filename = Some(saved.filename.clone());
                 unit.image_width = Some(i64::from(saved.width));
                 unit.image_height = Some(i64::from(saved.height));
             }
             Err(failure) => {
                 let (status, text) = match failure {
-                    UnitFailure::Upstream(text) => ("upstream_error", text),
-                    UnitFailure::Error(text) => ("error", text),
+                    UnitFailure::Upstream(text) => ("upstream_error", text.clone()),
+                    UnitFailure::Error(text) => ("error", text.clone()),
                 };
                 unit.status = status.into();
                 unit.stage = Some(failed_stage(&job).into());
@@ -322,37 +390,90 @@ impl DispatcherState {
                 unit.error = Some(text);
             }
         }
-        unit.stage_timings = serde_json::to_string(&timings).unwrap_or_else(|_| "{}".into());
         unit.duration_seconds = Some(outcome.seconds);
         unit.completed_at = Some(stamp.clone());
         unit.updated_at = stamp;
-        jobs::save_unit(&self.db, unit.clone()).await.map_err(db_err)?;
-
-        let units: Vec<UnitRow> =
-            units.into_iter().map(|u| if u.unit_index == index { unit.clone() } else { u }).collect();
-        let (job, terminal) = aggregate(job, &units);
+        let made_image = image.is_some();
+        let written = jobs::finish_unit(&self.db, image, move |insert_ms| {
+            if let Some(ms) = insert_ms {
+                timings.insert("db_insert", ms);
+            }
+            unit.stage_timings = serde_json::to_string(&timings).unwrap_or_else(|_| "{}".into());
+            for slot in units.iter_mut().filter(|u| u.unit_index == index) {
+                *slot = unit.clone();
+            }
+            let (job, terminal) = aggregate(job, &units);
+            (unit, job, terminal)
+        })
+        .await;
+        let (unit, job, terminal, released) = match written {
+            Ok(written) => written,
+            Err(err) => {
+                // Nothing of this unit was stored, so it has not ended yet: try again shortly.
+                tracing::error!(%job_id, unit_index = index, error = %err, "could not record a finished unit; retrying");
+                self.retry_finish(job_id, index, outcome, myself);
+                return;
+            }
+        };
+        if made_image {
+            let _ = self.thumbnailer.get().cast(crate::thumbnailer::ThumbnailerMsg::Kick);
+        }
+        let Some(live) = self.live.get_mut(job_id) else { return };
+        for slot in live.units.iter_mut().filter(|u| u.unit_index == index) {
+            *slot = unit.clone();
+        }
+        live.dirty_units.remove(&index);
+        live.job = job;
+        live.job_dirty = false;
         if terminal {
+            let job = live.job.clone();
+            let units = live.units.clone();
             self.count_ended(&job);
-            gallery::set_job_n(&self.db, &job.id, job.n).await.map_err(db_err)?;
-            self.specs.remove(&job.id);
             self.announce(&job, &units);
-            self.release_sources(&job.id).await;
+            self.remove_staged(released);
+            if let Err(err) = jobs::trim_history(&self.db, self.history_keep).await {
+                tracing::warn!(error = %err, "could not trim the job history");
+            }
         }
-        jobs::save_job(&self.db, job).await.map_err(db_err)?;
-        if terminal {
-            jobs::trim_history(&self.db, self.history_keep).await.map_err(db_err)?;
-        }
-        self.publish(job_id, terminal);
-        Ok(())
+        self.publish_job(job_id, myself, LIST_DEBOUNCE_URGENT);
     }
 
-    async fn cancel(&mut self, job_id: &str) -> Result<Cancelled, sea_orm::DbErr> {
-        let Some((mut job, units)) = jobs::get(&self.db, job_id).await.map_err(db_err)? else {
-            return Ok(Cancelled::NotFound);
-        };
-        if !jobs::ACTIVE.contains(&job.status.as_str()) {
-            return Ok(Cancelled::AlreadyFinished);
+    /// A unit whose end could not be written is offered again after a pause, as if it just ended.
+    fn retry_finish(&mut self, job_id: &str, index: i64, outcome: UnitOutcome, myself: &ActorRef<DispatcherMsg>) {
+        // Its task has ended; a finished placeholder keeps the unit counted as running (and cancellable).
+        self.running.insert((job_id.to_string(), index), tokio::spawn(async {}));
+        let job_id = job_id.to_string();
+        let outcome = Box::new(outcome);
+        myself.send_after(Duration::from_millis(500), move || DispatcherMsg::UnitDone {
+            job_id,
+            unit_index: index,
+            outcome,
+        });
+    }
+
+    async fn cancel(&mut self, job_id: &str, myself: &ActorRef<DispatcherMsg>) -> Result<Cancelled, sea_orm::DbErr> {
+        let Some(live) = self.live.get(job_id) else { return Ok(Cancelled::NotActive) };
+        let mut job = live.job.clone();
+        let mut units = live.units.clone();
+        let message = if job.operation == "edit" { "Image edit job cancelled" } else { "Generation job cancelled" };
+        let stamp = now();
+        let mut changed = Vec::new();
+        for unit in units.iter_mut().filter(|u| jobs::ACTIVE.contains(&u.status.as_str())) {
+            unit.status = "cancelled".into();
+            unit.stage = Some("cancelled".into());
+            unit.message = Some("Generation job cancelled".into());
+            unit.error = Some("Generation job cancelled".into());
+            unit.completed_at = Some(stamp.clone());
+            unit.updated_at = stamp.clone();
+            changed.push(unit.clone());
         }
+        job.status = "cancelled".into();
+        job.stage = Some("cancelled".into());
+        job.message = Some(message.into());
+        job.error = Some(message.into());
+        job.completed_at = Some(stamp.clone());
+        job.updated_at = stamp;
+        let released = jobs::save_cancelled(&self.db, job.clone(), changed).await.map_err(db_err)?;
         // Abort in-flight upstream calls; their results never arrive.
         self.queue.retain(|(id, _)| id != job_id);
         self.running.retain(|(id, _), task| {
@@ -361,47 +482,29 @@ impl DispatcherState {
             }
             id != job_id
         });
-        self.specs.remove(job_id);
         self.metrics.incr(if is_edit(&job) { "image_jobs.edit.cancelled" } else { "image_jobs.generation.cancelled" });
-        let message = if job.operation == "edit" { "Image edit job cancelled" } else { "Generation job cancelled" };
-        let stamp = now();
-        for mut unit in units.into_iter().filter(|u| jobs::ACTIVE.contains(&u.status.as_str())) {
-            unit.status = "cancelled".into();
-            unit.stage = Some("cancelled".into());
-            unit.message = Some("Generation job cancelled".into());
-            unit.error = Some("Generation job cancelled".into());
-            unit.completed_at = Some(stamp.clone());
-            unit.updated_at = stamp.clone();
-            jobs::save_unit(&self.db, unit).await.map_err(db_err)?;
-        }
-        job.status = "cancelled".into();
-        job.stage = Some("cancelled".into());
-        job.message = Some(message.into());
-        job.error = Some(message.into());
-        job.completed_at = Some(stamp.clone());
-        job.updated_at = stamp;
-        let units = jobs::units_of(&self.db, job_id).await.map_err(db_err)?;
         self.announce(&job, &units);
-        self.release_sources(job_id).await;
-        jobs::save_job(&self.db, job).await.map_err(db_err)?;
-        jobs::trim_history(&self.db, self.history_keep).await.map_err(db_err)?;
-        self.publish(job_id, true);
+        self.remove_staged(released);
+        if let Some(live) = self.live.get_mut(job_id) {
+            live.job = job;
+            live.units = units;
+            live.job_dirty = false;
+            live.dirty_units.clear();
+        }
+        if let Err(err) = jobs::trim_history(&self.db, self.history_keep).await {
+            tracing::warn!(error = %err, "could not trim the job history");
+        }
+        self.publish_job(job_id, myself, LIST_DEBOUNCE_URGENT);
         Ok(Cancelled::Done)
     }
 
-    /// Frees a finished job's edit-source reservation and deletes its staged files.
-    async fn release_sources(&self, job_id: &str) {
-        match jobs::release_sources(&self.db, job_id).await {
-            Ok(names) => {
-                for name in names {
-                    let _ = std::fs::remove_file(self.staging_dir.join(name));
-                }
-            }
-            Err(err) => tracing::error!(%job_id, error = %err, "could not release edit sources"),
+    /// Deletes the staged files of a finished job's edit sources (their reservation is released).
+    fn remove_staged(&self, names: Vec<String>) {
+        for name in names {
+            let _ = std::fs::remove_file(self.staging_dir.join(name));
         }
     }
 
-    /// Hands a finished job's webhook to the sender, once.
     /// Counters and the duration sample for a job that just ended.
     fn count_ended(&self, job: &JobRow) {
         let kind = if is_edit(job) { "edit" } else { "generation" };
@@ -416,6 +519,7 @@ impl DispatcherState {
         }
     }
 
+    /// Hands a finished job's webhook to the sender, once.
     fn announce(&mut self, job: &JobRow, units: &[UnitRow]) {
         if let Some((plan, payload)) = self.hooks.remove(&job.id) {
             let delivery = Delivery { job_id: job.id.clone(), plan, body: payload(job, units) };
@@ -423,13 +527,37 @@ impl DispatcherState {
         }
     }
 
-    fn publish(&self, job_id: &str, terminal: bool) {
-        let data = serde_json::json!({"job_id": job_id, "terminal": terminal});
-        let broadcaster = self.broadcaster.get();
-        for topic in [format!("job:{job_id}"), "jobs".to_string()] {
-            let event = LiveEvent { name: "changed".into(), data: data.clone() };
-            let _ = broadcaster.cast(BroadcasterMsg::Publish { topic, event });
+    /// Renders the job once and publishes its frame; an ended job leaves the live set. The list
+    /// follows after `debounce`.
+    fn publish_job(&mut self, job_id: &str, myself: &ActorRef<DispatcherMsg>, debounce: Duration) {
+        let Some(live) = self.live.get_mut(job_id) else { return };
+        let json = Bytes::from((self.renderer)(&live.job, &live.units));
+        let terminal = !jobs::ACTIVE.contains(&live.job.status.as_str());
+        self.feed.publish_job(job_id, JobFrame { sse: sse_frame("job", &json), terminal });
+        live.json = json;
+        if terminal {
+            self.live.remove(job_id);
         }
+        if !self.list_scheduled {
+            self.list_scheduled = true;
+            myself.send_after(debounce, || DispatcherMsg::PublishList);
+        }
+    }
+
+    /// The active list, most recently updated first, from each job's last rendered view.
+    fn publish_list(&self) {
+        let mut jobs: Vec<&LiveJob> = self.live.values().collect();
+        jobs.sort_by(|a, b| (&b.job.updated_at, &b.job.id).cmp(&(&a.job.updated_at, &a.job.id)));
+        let mut json = Vec::with_capacity(jobs.iter().map(|j| j.json.len() + 1).sum::<usize>() + 2);
+        json.push(b'[');
+        for (i, live) in jobs.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(&live.json);
+        }
+        json.push(b']');
+        self.feed.publish_list(sse_frame("jobs", &json));
     }
 }
 

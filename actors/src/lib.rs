@@ -4,6 +4,7 @@
 
 pub mod broadcaster;
 pub mod dispatcher;
+pub mod job_feed;
 pub mod media;
 pub mod metrics;
 pub mod r2;

@@ -2,6 +2,7 @@
 //! `Engine` is the handle the HTTP layer holds: typed helpers instead of raw messages, always aimed at
 //! the current incarnation of each child.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, Super
 use tokio::sync::broadcast;
 
 use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
-use crate::dispatcher::{Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg};
+use crate::dispatcher::{Admission, Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg, Enqueued, JobRenderer};
+use crate::job_feed::JobFeed;
+use crate::store::jobs;
 use crate::thumbnailer::{ThumbnailSettings, Thumbnailer, ThumbnailerMsg};
 use crate::upkeep::{Upkeep, UpkeepMsg, UpkeepSettings};
 use crate::upstream::transport::Transport;
@@ -21,6 +24,9 @@ pub enum EngineError {
     Start(String),
     #[error("engine is not answering: {0}")]
     Unavailable(String),
+    /// The job was certainly not created (nothing was stored, or what was stored was withdrawn).
+    #[error("job not created: {0}")]
+    NotCreated(String),
 }
 
 /// Replies from actors are expected quickly; anything slower means the engine is stuck.
@@ -66,6 +72,10 @@ pub struct EngineDeps {
     pub transport: Transport,
     /// Counters and timings the engine records for `/api/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Renders a job's public view; the dispatcher publishes what it returns.
+    pub renderer: JobRenderer,
+    /// The live job feed SSE streams read; it outlives dispatcher restarts.
+    pub feed: Arc<JobFeed>,
 }
 
 /// The children's current references, handed to `Engine` once the supervisor is up.
@@ -114,7 +124,6 @@ impl Supervisor {
     async fn spawn_dispatcher(
         myself: &ActorRef<SupervisorMsg>,
         deps: &EngineDeps,
-        broadcaster: &Arc<ChildSlot<BroadcasterMsg>>,
         webhooks: &Arc<ChildSlot<WebhookMsg>>,
         thumbnailer: &Arc<ChildSlot<ThumbnailerMsg>>,
     ) -> Result<ActorRef<DispatcherMsg>, ActorProcessingErr> {
@@ -123,7 +132,8 @@ impl Supervisor {
             staging_dir: deps.staging_dir.clone(),
             db: deps.db.clone(),
             transport: deps.transport.clone(),
-            broadcaster: broadcaster.clone(),
+            feed: deps.feed.clone(),
+            renderer: deps.renderer.clone(),
             webhooks: webhooks.clone(),
             metrics: deps.metrics.clone(),
         };
@@ -147,7 +157,7 @@ impl Actor for Supervisor {
         let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
         let upkeep = ChildSlot::new(Self::spawn_upkeep(&myself, &deps).await?);
         let dispatcher =
-            ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &broadcaster, &webhooks, &thumbnailer).await?);
+            ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &webhooks, &thumbnailer).await?);
         let children = Children {
             broadcaster: broadcaster.clone(),
             dispatcher: dispatcher.clone(),
@@ -194,7 +204,7 @@ impl Actor for Supervisor {
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
             state.dispatcher.replace(
-                Self::spawn_dispatcher(&myself, &state.deps, &state.broadcaster, &state.webhooks, &state.thumbnailer)
+                Self::spawn_dispatcher(&myself, &state.deps, &state.webhooks, &state.thumbnailer)
                     .await?,
             );
             state.restarts += 1;
@@ -219,11 +229,17 @@ pub struct Engine {
     broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
+    db: sea_orm::DatabaseConnection,
+    metrics: Arc<crate::metrics::Metrics>,
+    feed: Arc<JobFeed>,
+    /// Test hook: the next admission fails right after its transaction committed.
+    fail_next_handoff: Arc<AtomicBool>,
 }
 
 impl Engine {
     pub async fn start(deps: EngineDeps) -> Result<Engine, EngineError> {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (db, metrics, feed) = (deps.db.clone(), deps.metrics.clone(), deps.feed.clone());
         let (supervisor, _) = Actor::spawn(None, Supervisor, (deps, ready_tx.into()))
             .await
             .map_err(|e| EngineError::Start(e.to_string()))?;
@@ -233,6 +249,10 @@ impl Engine {
             broadcaster: children.broadcaster,
             dispatcher: children.dispatcher,
             thumbnailer: children.thumbnailer,
+            db,
+            metrics,
+            feed,
+            fail_next_handoff: Arc::default(),
         })
     }
 
@@ -241,29 +261,100 @@ impl Engine {
         let _ = self.thumbnailer.get().cast(ThumbnailerMsg::Kick);
     }
 
-    /// Admits a job if capacity allows.
-    pub async fn admit(&self, admit: Admit) -> Result<crate::dispatcher::Admission, EngineError> {
-        let reply = self
-            .dispatcher
-            .get()
-            .call(|reply| DispatcherMsg::Admit(Box::new(admit), reply), Some(CALL_TIMEOUT))
-            .await
-            .map_err(|e| EngineError::Unavailable(e.to_string()))?
-            .success_or(EngineError::Unavailable("dispatcher did not reply".into()))?;
-        reply.map_err(EngineError::Unavailable)
+    /// Admits a job if capacity allows. The answer never lies: `Admitted` means the job exists and
+    /// will run, `NotCreated` means it certainly does not exist. Admission runs as its own task (so
+    /// a client that goes away cannot stop it between commit and hand-off) and never waits behind the
+    /// dispatcher's work: it only hands the committed job over.
+    pub async fn admit(&self, admit: Admit) -> Result<Admission, EngineError> {
+        let job_id = admit.job.id.clone();
+        let engine = self.clone();
+        match tokio::spawn(async move { engine.admit_now(admit).await }).await {
+            Ok(answer) => answer,
+            Err(err) => {
+                tracing::error!(%job_id, error = %err, "admission stopped unexpectedly");
+                self.withdraw(&job_id, "admission stopped unexpectedly").await
+            }
+        }
     }
 
-    /// Cancels a queued or running job, aborting its in-flight upstream calls.
+    async fn admit_now(&self, admit: Admit) -> Result<Admission, EngineError> {
+        let Admit { job, spec, capacity, max_active, history_keep, webhook, sources, max_pending_source_bytes } = admit;
+        let job_id = job.id.clone();
+        let kind = if job.operation == "edit" { "edit" } else { "generation" };
+        let units = jobs::queued_units(&job);
+        match jobs::admit(&self.db, job.clone(), capacity, sources, max_pending_source_bytes).await {
+            Ok(Admission::Admitted) => {}
+            Ok(Admission::Full) => {
+                self.metrics.incr("image_jobs.rejected.queue_full");
+                return Ok(Admission::Full);
+            }
+            Ok(Admission::SourcesFull) => {
+                self.metrics.incr("image_jobs.rejected.edit_source_full");
+                return Ok(Admission::SourcesFull);
+            }
+            // A commit that reported an error may still have written: the row decides.
+            Err(err) => match jobs::exists(&self.db, &job_id).await {
+                Ok(false) => return Err(EngineError::NotCreated(err.to_string())),
+                _ => return self.withdraw(&job_id, &err.to_string()).await,
+            },
+        }
+        let enqueued = Enqueued { job, units, spec, max_active, history_keep, webhook };
+        let handed = if self.fail_next_handoff.swap(false, Ordering::SeqCst) {
+            Err("injected hand-off failure".to_string())
+        } else {
+            self.dispatcher.get().cast(DispatcherMsg::Enqueue(Box::new(enqueued))).map_err(|e| e.to_string())
+        };
+        match handed {
+            Ok(()) => {
+                self.metrics.incr(&format!("image_jobs.{kind}.queued"));
+                Ok(Admission::Admitted)
+            }
+            Err(reason) => self.withdraw(&job_id, &reason).await,
+        }
+    }
+
+    /// Removes a committed job nobody will run. Only when it is certainly gone is the answer an error;
+    /// a job that cannot be removed exists, so it is reported admitted (the next dispatcher start
+    /// marks it interrupted).
+    async fn withdraw(&self, job_id: &str, reason: &str) -> Result<Admission, EngineError> {
+        match jobs::withdraw(&self.db, job_id).await {
+            Ok(true) => Err(EngineError::NotCreated(reason.to_string())),
+            Ok(false) | Err(_) => {
+                tracing::error!(%job_id, %reason, "a committed job could not be handed over nor withdrawn");
+                Ok(Admission::Admitted)
+            }
+        }
+    }
+
+    /// Makes the next admission fail right after its transaction committed (tests of the no-ghost rule).
+    pub fn fail_next_handoff(&self) {
+        self.fail_next_handoff.store(true, Ordering::SeqCst);
+    }
+
+    /// The live job feed.
+    pub fn job_feed(&self) -> Arc<JobFeed> {
+        self.feed.clone()
+    }
+
+    /// Cancels a queued or running job, aborting its in-flight upstream calls. The answer comes after
+    /// the cancel is stored; no timeout, so a slow answer is never mistaken for a failed one.
     pub async fn cancel(&self, job_id: &str) -> Result<Cancelled, EngineError> {
-        let job_id = job_id.to_string();
+        let id = job_id.to_string();
         let reply = self
             .dispatcher
             .get()
-            .call(|reply| DispatcherMsg::Cancel(job_id, reply), Some(CALL_TIMEOUT))
+            .call(|reply| DispatcherMsg::Cancel(id, reply), None)
             .await
             .map_err(|e| EngineError::Unavailable(e.to_string()))?
             .success_or(EngineError::Unavailable("dispatcher did not reply".into()))?;
-        reply.map_err(EngineError::Unavailable)
+        match reply.map_err(EngineError::Unavailable)? {
+            Cancelled::NotActive => match jobs::exists(&self.db, job_id).await {
+                Ok(true) => Ok(Cancelled::AlreadyFinished),
+                Ok(false) => Ok(Cancelled::NotFound),
+                Err(err) => Err(EngineError::Unavailable(err.to_string())),
+            },
+            other => Ok(other),
+        }
     }
 
     /// Stops every actor; children stop with their supervisor.
@@ -355,6 +446,8 @@ mod tests {
                 upkeep,
                 transport: Transport::default(),
                 metrics: Default::default(),
+                renderer: Arc::new(|job, _| format!("{{\"job_id\":\"{}\"}}", job.id)),
+                feed: Default::default(),
             })
             .await
             .unwrap(),

@@ -242,9 +242,11 @@ pub async fn admit_job(
         sources: reservations,
         max_pending_source_bytes: Some(config.max_pending_edit_source_bytes).filter(|b| *b > 0),
     };
+    // Only a job that certainly does not exist is refused with 503; an admitted one always gets 202.
     let admission = state.engine.admit(admit).await.map_err(|err| {
-        tracing::error!(error = %err, "job admission failed");
-        ApiError::internal()
+        tracing::error!(error = %err, "job admission failed; no job was created");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Job admission failed; no job was created. Please retry.")
+            .with_retry_after(RETRY_AFTER_SECONDS)
     })?;
     let full =
         |detail: &str| ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail).with_retry_after(RETRY_AFTER_SECONDS);

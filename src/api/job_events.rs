@@ -1,6 +1,8 @@
 //! Live job progress over SSE: one job (`event: job` until it ends) and the global feed (`event: jobs`
-//! with every active job whenever the list changes, plus `event: job` when a job ends). Each stream
-//! subscribes first and then sends the current state, so no change is missed.
+//! with every active job whenever the list changes, plus `event: job` when a job ends). The handlers
+//! only forward frames the dispatcher rendered once for everyone (see `panel_actors::job_feed`); they
+//! read the database only for a job that is not live. Subscribing yields the current state as the
+//! first frame, so no change is missed.
 
 use std::sync::Arc;
 
@@ -10,11 +12,13 @@ use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, OpenApi};
+use bytes::Bytes;
+use panel_actors::job_feed::{ListSubscription, sse_frame};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
-use super::jobs::{active, not_found, view};
+use super::jobs::{not_found, view};
 use crate::app::AppState;
 use crate::web::security::RequestContext;
 use crate::web::sse::{self, SseSlot, Stop};
@@ -41,18 +45,12 @@ fn slot(state: &AppState, req: &Request) -> ApiResult<SseSlot> {
         .ok_or_else(|| ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too many SSE connections"))
 }
 
-fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
-}
-
-async fn engine_subscribe(
-    state: &AppState,
-    topic: String,
-) -> ApiResult<tokio::sync::broadcast::Receiver<panel_actors::broadcaster::LiveEvent>> {
-    state.engine.subscribe(topic).await.map_err(|err| {
-        tracing::error!(error = %err, "live updates unavailable");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Live updates are unavailable")
-    })
+/// A job's current state from the database, as an SSE frame (streams of jobs that are not live).
+async fn stored_frame(state: &AppState, job_id: &str) -> ApiResult<Option<(Bytes, bool)>> {
+    Ok(view(state, job_id).await?.map(|current| {
+        let json = serde_json::to_vec(&current).unwrap_or_default();
+        (sse_frame("job", &json), current.is_terminal())
+    }))
 }
 
 #[OpenApi(tag = "ApiTags::Jobs")]
@@ -62,35 +60,35 @@ impl JobEventsApi {
     #[oai(path = "/api/generate/jobs/events", method = "get", operation_id = "jobs_events")]
     async fn jobs_events(&self, state: Data<&Arc<AppState>>, req: &Request) -> ApiResult<EventStreamResponse> {
         let slot = slot(&state, req)?;
-        let mut events = engine_subscribe(&state, "jobs".into()).await?;
-        let state = state.0.clone();
+        let feed = state.engine.job_feed().subscribe_list();
         let ttl = state.settings.current().sse_ttl;
         let body = sse::stream(slot, ttl, move |mut writer| async move {
-            let mut last = json(&active(&state).await.unwrap_or_default());
-            writer.event("jobs", &last).await?;
+            let ListSubscription { mut list, mut ended } = feed;
             loop {
-                let event = match writer.wait(events.recv()).await? {
-                    Ok(event) => Some(event),
-                    Err(RecvError::Lagged(_)) => None,
-                    Err(RecvError::Closed) => return Err(Stop::ClientGone),
-                };
-                if let Some(event) = &event
-                    && event.data["terminal"] == true
-                    && let Some(job_id) = event.data["job_id"].as_str()
-                    && let Ok(Some(ended)) = view(&state, job_id).await
-                {
-                    writer.event("job", &json(&ended)).await?;
-                }
-                let list = json(&active(&state).await.unwrap_or_default());
-                if list != last {
-                    writer.event("jobs", &list).await?;
-                    last = list;
+                // Ended jobs first: a terminal frame is never held back behind a list.
+                let next = writer
+                    .wait(async {
+                        tokio::select! {
+                            biased;
+                            frame = ended.recv() => Next::Ended(frame),
+                            changed = list.changed() => Next::List(changed.is_ok()),
+                        }
+                    })
+                    .await?;
+                match next {
+                    Next::Ended(Ok(frame)) => writer.frame(frame).await?,
+                    // Fell behind: the current list says which jobs are still active.
+                    Next::Ended(Err(RecvError::Lagged(_))) => list.mark_changed(),
+                    Next::Ended(Err(RecvError::Closed)) | Next::List(false) => return Err(Stop::ClientGone),
+                    Next::List(true) => {
+                        let frame = list.borrow_and_update().clone();
+                        writer.frame(frame).await?;
+                    }
                 }
             }
         });
         Ok(stream(body))
     }
-
     /// One job as `event: job` on every change; the stream ends after the job ends.
     #[oai(path = "/api/generate/:job_id/events", method = "get", operation_id = "job_events")]
     async fn job_events(
@@ -99,32 +97,43 @@ impl JobEventsApi {
         req: &Request,
         job_id: Path<String>,
     ) -> ApiResult<EventStreamResponse> {
-        if view(&state, &job_id.0).await?.is_none() {
-            return Err(not_found());
-        }
+        let id = job_id.0;
+        let live = state.engine.job_feed().subscribe_job(&id);
+        // Not live: the stored state is final (or the job is unknown).
+        let stored = match live {
+            Some(_) => None,
+            None => Some(stored_frame(&state, &id).await?.ok_or_else(not_found)?),
+        };
         let slot = slot(&state, req)?;
-        let mut events = engine_subscribe(&state, format!("job:{}", job_id.0)).await?;
         let state = state.0.clone();
         let ttl = state.settings.current().sse_ttl;
-        let id = job_id.0;
         let body = sse::stream(slot, ttl, move |mut writer| async move {
-            let mut last = serde_json::Value::Null;
-            loop {
-                let Ok(Some(current)) = view(&state, &id).await else { return Ok(()) };
-                let data = json(&current);
-                if data != last {
-                    writer.event("job", &data).await?;
-                    last = data;
+            let Some(mut frames) = live else {
+                if let Some((frame, _)) = stored {
+                    writer.frame(frame).await?;
                 }
-                if current.is_terminal() {
-                    return Ok(());
-                }
-                match writer.wait(events.recv()).await? {
-                    Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => return Err(Stop::ClientGone),
+                return Ok(());
+            };
+            let mut sent_terminal = false;
+            while writer.wait(frames.changed()).await?.is_ok() {
+                let frame = frames.borrow_and_update().clone();
+                writer.frame(frame.sse.clone()).await?;
+                if frame.terminal {
+                    sent_terminal = true;
+                    break;
                 }
             }
+            // Closed without a terminal frame (the engine restarted): the stored state is final.
+            if !sent_terminal && let Ok(Some((frame, true))) = stored_frame(&state, &id).await {
+                writer.frame(frame).await?;
+            }
+            Ok(())
         });
         Ok(stream(body))
     }
+}
+
+enum Next {
+    Ended(Result<Bytes, RecvError>),
+    List(bool),
 }

@@ -143,6 +143,15 @@ impl JobView {
     }
 }
 
+/// The engine's renderer of live job frames: the same view as the REST routes, with the public image
+/// base URL as it is when the job changes.
+pub fn renderer(settings: std::sync::Arc<crate::settings::SettingsHandle>) -> panel_actors::dispatcher::JobRenderer {
+    std::sync::Arc::new(move |job: &JobRow, units: &[UnitRow]| {
+        let base = settings.current().public_image_base_url.clone();
+        serde_json::to_string(&JobView::new(job, units, base.as_deref())).unwrap_or_else(|_| "{}".into())
+    })
+}
+
 /// Percent-encodes a file name as one URL path segment.
 pub fn encode_segment(name: &str) -> String {
     name.bytes()

@@ -35,12 +35,6 @@ pub async fn view(state: &AppState, job_id: &str) -> ApiResult<Option<JobView>> 
     Ok(found.map(|(job, units)| JobView::new(&job, &units, base.as_deref())))
 }
 
-/// Every queued or running job, most recently updated first.
-pub async fn active(state: &AppState) -> ApiResult<Vec<JobView>> {
-    let query = ListQuery { include_finished: false, failed_only: false, limit: u64::MAX, offset: 0, before: None };
-    list(state, &query).await
-}
-
 async fn list(state: &AppState, query: &ListQuery) -> ApiResult<Vec<JobView>> {
     let base = state.settings.current().public_image_base_url.clone();
     let rows = store::list(&state.db, query).await.map_err(store_failed)?;
@@ -133,7 +127,7 @@ impl JobsApi {
             ApiError::internal()
         })?;
         match outcome {
-            Cancelled::NotFound => Err(not_found()),
+            Cancelled::NotFound | Cancelled::NotActive => Err(not_found()),
             Cancelled::AlreadyFinished => Err(ApiError::new(StatusCode::CONFLICT, "Generation job already finished")),
             Cancelled::Done => Ok(Json(StatusMessage::new("success", "Generation job cancelled"))),
         }

@@ -75,6 +75,11 @@ impl SseWriter {
         self.tx.send(Ok(Bytes::from(frame))).await.map_err(|_| Stop::ClientGone)
     }
 
+    /// A frame serialised once and shared by every subscriber.
+    pub async fn frame(&mut self, frame: Bytes) -> Result<(), Stop> {
+        self.tx.send(Ok(frame)).await.map_err(|_| Stop::ClientGone)
+    }
+
     /// `event: <name>` with compact JSON data on one line.
     pub async fn event(&mut self, name: &str, data: &serde_json::Value) -> Result<(), Stop> {
         self.send(format!("event: {name}\ndata: {data}\n\n")).await

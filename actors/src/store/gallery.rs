@@ -47,7 +47,7 @@ pub mod entry {
 pub use entry::Model as GalleryRow;
 
 /// Inserts a row at the top of the gallery order (the database assigns its `sort_seq`).
-pub async fn insert(db: &DatabaseConnection, row: GalleryRow) -> StoreResult<GalleryRow> {
+pub async fn insert(db: &impl sea_orm::ConnectionTrait, row: GalleryRow) -> StoreResult<GalleryRow> {
     let mut model = entry::ActiveModel::from(row);
     model.sort_seq = sea_orm::ActiveValue::NotSet;
     Ok(model.insert(db).await?)
@@ -64,7 +64,7 @@ pub async fn version(db: &DatabaseConnection) -> StoreResult<i64> {
 }
 
 /// Sets the parent job's `n` on rows its units created.
-pub async fn set_job_n(db: &DatabaseConnection, job_id: &str, n: i64) -> StoreResult<()> {
+pub async fn set_job_n(db: &impl sea_orm::ConnectionTrait, job_id: &str, n: i64) -> StoreResult<()> {
     entry::Entity::update_many()
         .col_expr(entry::Column::N, sea_orm::sea_query::Expr::value(n))
         .filter(entry::Column::JobId.eq(job_id))
@@ -299,7 +299,7 @@ pub async fn filename_in_use(db: &DatabaseConnection, filename: &str) -> StoreRe
 }
 
 /// Asks for a thumbnail to be made.
-pub async fn queue_thumbnail(db: &DatabaseConnection, filename: &str) -> StoreResult<()> {
+pub async fn queue_thumbnail(db: &impl sea_orm::ConnectionTrait, filename: &str) -> StoreResult<()> {
     let now = super::time::to_db(chrono::Utc::now());
     let sql = "INSERT INTO thumbnail_queue (filename, attempts, created_at, updated_at) VALUES (?, 0, ?, ?) \
                ON CONFLICT (filename) DO UPDATE SET updated_at = excluded.updated_at"

@@ -161,30 +161,10 @@ pub async fn admit(
             return Ok(Admission::SourcesFull);
         }
     }
-    let stamp = job.created_at.clone();
-    for index in 0..job.n {
-        let row = unit::ActiveModel {
-            job_id: Set(job.id.clone()),
-            unit_index: Set(index),
-            status: Set("queued".into()),
-            stage: Set(job.stage.clone()),
-            message: Set(job.message.clone()),
-            error: Set(None),
-            image_id: Set(None),
-            image_filename: Set(None),
-            image_width: Set(None),
-            image_height: Set(None),
-            stage_timings: Set("{}".into()),
-            duration_seconds: Set(None),
-            started_at: Set(None),
-            completed_at: Set(None),
-            updated_at: Set(stamp.clone()),
-        };
-        // Units reference their job: the job row goes first.
-        if index == 0 {
-            job::ActiveModel::from(job.clone()).insert(&txn).await?;
-        }
-        row.insert(&txn).await?;
+    // Units reference their job: the job row goes first.
+    job::ActiveModel::from(job.clone()).insert(&txn).await?;
+    for row in queued_units(&job) {
+        unit::ActiveModel::from(row).insert(&txn).await?;
     }
     for (position, new) in sources.into_iter().enumerate() {
         source::ActiveModel {
@@ -202,6 +182,120 @@ pub async fn admit(
     }
     txn.commit().await?;
     Ok(Admission::Admitted)
+}
+
+/// The unit rows of a newly admitted job, one per requested image.
+pub fn queued_units(job: &JobRow) -> Vec<UnitRow> {
+    (0..job.n)
+        .map(|index| UnitRow {
+            job_id: job.id.clone(),
+            unit_index: index,
+            status: "queued".into(),
+            stage: job.stage.clone(),
+            message: job.message.clone(),
+            error: None,
+            image_id: None,
+            image_filename: None,
+            image_width: None,
+            image_height: None,
+            stage_timings: "{}".into(),
+            duration_seconds: None,
+            started_at: None,
+            completed_at: None,
+            updated_at: job.created_at.clone(),
+        })
+        .collect()
+}
+
+/// Removes a job that was admitted but never handed to the dispatcher (it has not run); `true` when
+/// it is gone. Edit-source reservations go with it.
+pub async fn withdraw(db: &DatabaseConnection, id: &str) -> StoreResult<bool> {
+    let txn = super::begin_write(db).await?;
+    source::Entity::delete_many().filter(source::Column::JobId.eq(id)).exec(&txn).await?;
+    unit::Entity::delete_many().filter(unit::Column::JobId.eq(id)).exec(&txn).await?;
+    job::Entity::delete_many().filter(job::Column::Id.eq(id)).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(job::Entity::find_by_id(id.to_string()).one(db).await?.is_none())
+}
+
+/// Whether a job row exists.
+pub async fn exists(db: &DatabaseConnection, id: &str) -> StoreResult<bool> {
+    Ok(job::Entity::find_by_id(id.to_string()).one(db).await?.is_some())
+}
+
+/// Writes in-memory progress of several jobs and units in one transaction.
+pub async fn save_progress(db: &DatabaseConnection, jobs: Vec<JobRow>, units: Vec<UnitRow>) -> StoreResult<()> {
+    if jobs.is_empty() && units.is_empty() {
+        return Ok(());
+    }
+    let txn = super::begin_write(db).await?;
+    for row in units {
+        sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row)).update(&txn).await?;
+    }
+    for row in jobs {
+        sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(row)).update(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A unit that ended, durably in one transaction: its gallery row and thumbnail request (when it
+/// made an image), then the rows `complete` returns given how long the gallery insert took (the
+/// unit's own row, the parent's aggregate, whether the parent ended). When the parent ended, its
+/// gallery rows get the image count and its edit sources are released (their staged names returned).
+pub async fn finish_unit(
+    db: &DatabaseConnection,
+    image: Option<super::gallery::GalleryRow>,
+    complete: impl FnOnce(Option<f64>) -> (UnitRow, JobRow, bool),
+) -> StoreResult<(UnitRow, JobRow, bool, Vec<String>)> {
+    let txn = super::begin_write(db).await?;
+    let mut insert_ms = None;
+    if let Some(image) = image {
+        let started = std::time::Instant::now();
+        let filename = image.filename.clone();
+        super::gallery::insert(&txn, image).await?;
+        super::gallery::queue_thumbnail(&txn, &filename).await?;
+        insert_ms = Some((started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0);
+    }
+    let (unit_row, job_row, terminal) = complete(insert_ms);
+    sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(unit_row.clone())).update(&txn).await?;
+    let mut released = Vec::new();
+    if terminal {
+        super::gallery::set_job_n(&txn, &job_row.id, job_row.n).await?;
+        released = release_sources_in(&txn, &job_row.id).await?;
+    }
+    sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(job_row.clone())).update(&txn).await?;
+    txn.commit().await?;
+    Ok((unit_row, job_row, terminal, released))
+}
+
+/// A cancelled job: every given unit and the job in one transaction, its edit sources released.
+pub async fn save_cancelled(db: &DatabaseConnection, job_row: JobRow, units: Vec<UnitRow>) -> StoreResult<Vec<String>> {
+    let txn = super::begin_write(db).await?;
+    for row in units {
+        sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row)).update(&txn).await?;
+    }
+    let released = release_sources_in(&txn, &job_row.id).await?;
+    sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(job_row)).update(&txn).await?;
+    txn.commit().await?;
+    Ok(released)
+}
+
+async fn release_sources_in(txn: &impl sea_orm::ConnectionTrait, job_id: &str) -> StoreResult<Vec<String>> {
+    let pending = source::Entity::find()
+        .filter(source::Column::JobId.eq(job_id))
+        .filter(source::Column::ReleasedAt.is_null())
+        .all(txn)
+        .await?;
+    if !pending.is_empty() {
+        source::Entity::update_many()
+            .col_expr(source::Column::ReleasedAt, Expr::value(now()))
+            .filter(source::Column::JobId.eq(job_id))
+            .filter(source::Column::ReleasedAt.is_null())
+            .exec(txn)
+            .await?;
+    }
+    Ok(pending.into_iter().map(|row| row.stored_name).collect())
 }
 
 pub async fn get(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(JobRow, Vec<UnitRow>)>> {
@@ -336,20 +430,7 @@ pub async fn active_fingerprint(db: &DatabaseConnection) -> StoreResult<(u64, Op
 
 /// Releases a job's edit-source reservation; returns the staged file names to delete.
 pub async fn release_sources(db: &DatabaseConnection, job_id: &str) -> StoreResult<Vec<String>> {
-    let pending = source::Entity::find()
-        .filter(source::Column::JobId.eq(job_id))
-        .filter(source::Column::ReleasedAt.is_null())
-        .all(db)
-        .await?;
-    if !pending.is_empty() {
-        source::Entity::update_many()
-            .col_expr(source::Column::ReleasedAt, Expr::value(now()))
-            .filter(source::Column::JobId.eq(job_id))
-            .filter(source::Column::ReleasedAt.is_null())
-            .exec(db)
-            .await?;
-    }
-    Ok(pending.into_iter().map(|row| row.stored_name).collect())
+    release_sources_in(db, job_id).await
 }
 
 /// Releases every reservation (at start, when no job can still use its sources).
