@@ -75,8 +75,17 @@ pub enum Cancelled {
 pub enum DispatcherMsg {
     Enqueue(Box<Enqueued>),
     Cancel(String, RpcReplyPort<Result<Cancelled, String>>),
-    Progress { job_id: String, unit_index: i64, stage: &'static str, message: String },
-    UnitDone { job_id: String, unit_index: i64, outcome: Box<UnitOutcome> },
+    Progress {
+        job_id: String,
+        unit_index: i64,
+        stage: &'static str,
+        message: String,
+    },
+    UnitDone {
+        job_id: String,
+        unit_index: i64,
+        outcome: Box<UnitOutcome>,
+    },
     /// Writes the progress kept in memory since the last flush.
     Flush,
     /// Publishes the active-jobs list after a debounce.
@@ -533,7 +542,7 @@ impl DispatcherState {
         let Some(live) = self.live.get_mut(job_id) else { return };
         let json = Bytes::from((self.renderer)(&live.job, &live.units));
         let terminal = !jobs::ACTIVE.contains(&live.job.status.as_str());
-        self.feed.publish_job(job_id, JobFrame { sse: sse_frame("job", &json), terminal });
+        self.feed.publish_job(job_id, JobFrame { sse: sse_frame("job", &json), json: json.clone(), terminal });
         live.json = json;
         if terminal {
             self.live.remove(job_id);

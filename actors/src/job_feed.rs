@@ -23,6 +23,8 @@ const ENDED_CAPACITY: usize = 4096;
 /// One job's state as an SSE frame (`event: job`), serialised once.
 #[derive(Debug, Clone)]
 pub struct JobFrame {
+    /// The public JSON view (also what REST reads for a live job).
+    pub json: Bytes,
     pub sse: Bytes,
     pub terminal: bool,
 }
@@ -81,6 +83,11 @@ impl JobFeed {
         Some(receiver)
     }
 
+    /// A live job's current JSON view; `None` once it ended (the database has its final state).
+    pub fn current_json(&self, job_id: &str) -> Option<Bytes> {
+        Some(self.jobs().get(job_id)?.borrow().json.clone())
+    }
+
     /// A new or changed job. A terminal frame is the job's last: its channel closes after it.
     pub fn publish_job(&self, job_id: &str, frame: JobFrame) {
         let terminal = frame.terminal;
@@ -133,7 +140,7 @@ mod tests {
     use super::*;
 
     fn frame(text: &str, terminal: bool) -> JobFrame {
-        JobFrame { sse: sse_frame("job", text.as_bytes()), terminal }
+        JobFrame { json: Bytes::from(text.to_string()), sse: sse_frame("job", text.as_bytes()), terminal }
     }
 
     #[tokio::test]

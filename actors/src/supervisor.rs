@@ -10,7 +10,9 @@ use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, Super
 use tokio::sync::broadcast;
 
 use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
-use crate::dispatcher::{Admission, Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg, Enqueued, JobRenderer};
+use crate::dispatcher::{
+    Admission, Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg, Enqueued, JobRenderer,
+};
 use crate::job_feed::JobFeed;
 use crate::store::jobs;
 use crate::thumbnailer::{ThumbnailSettings, Thumbnailer, ThumbnailerMsg};
@@ -156,8 +158,7 @@ impl Actor for Supervisor {
         let webhooks = ChildSlot::new(Self::spawn_webhooks(&myself, &deps).await?);
         let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
         let upkeep = ChildSlot::new(Self::spawn_upkeep(&myself, &deps).await?);
-        let dispatcher =
-            ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &webhooks, &thumbnailer).await?);
+        let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &webhooks, &thumbnailer).await?);
         let children = Children {
             broadcaster: broadcaster.clone(),
             dispatcher: dispatcher.clone(),
@@ -203,10 +204,9 @@ impl Actor for Supervisor {
             state.restarts += 1;
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
-            state.dispatcher.replace(
-                Self::spawn_dispatcher(&myself, &state.deps, &state.webhooks, &state.thumbnailer)
-                    .await?,
-            );
+            state
+                .dispatcher
+                .replace(Self::spawn_dispatcher(&myself, &state.deps, &state.webhooks, &state.thumbnailer).await?);
             state.restarts += 1;
         } else if cell.get_id() == state.upkeep.get().get_id() {
             state.upkeep.replace(Self::spawn_upkeep(&myself, &state.deps).await?);

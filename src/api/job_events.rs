@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+use panel_actors::job_feed::{ListSubscription, sse_frame};
 use poem::Request;
 use poem::http::StatusCode;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, OpenApi};
-use bytes::Bytes;
-use panel_actors::job_feed::{ListSubscription, sse_frame};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::ApiTags;

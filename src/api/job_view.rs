@@ -9,7 +9,7 @@ use panel_actors::store::jobs::{JobRow, UnitRow};
 use panel_actors::store::time::from_db;
 use poem_openapi::Object;
 
-#[derive(Debug, Clone, PartialEq, Object, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Object, serde::Serialize, serde::Deserialize)]
 pub struct JobImage {
     pub image_id: String,
     pub image_url: String,
@@ -20,7 +20,7 @@ pub struct JobImage {
     pub image_height: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Object, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Object, serde::Serialize, serde::Deserialize)]
 pub struct JobView {
     pub job_id: String,
     /// `queued`, `running`, `success`, `partial_failure`, `error`, `upstream_error`, `cancelled`, `interrupted`.

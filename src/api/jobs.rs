@@ -28,8 +28,17 @@ fn store_failed(err: panel_actors::store::StoreError) -> ApiError {
     ApiError::internal()
 }
 
+/// A job the dispatcher is running, as it is now (SQLite may be up to a second behind).
+fn live_view(state: &AppState, job_id: &str) -> Option<JobView> {
+    let json = state.engine.job_feed().current_json(job_id)?;
+    serde_json::from_slice(&json).ok()
+}
+
 /// One job as clients see it, or `None` when it does not exist.
 pub async fn view(state: &AppState, job_id: &str) -> ApiResult<Option<JobView>> {
+    if let Some(live) = live_view(state, job_id) {
+        return Ok(Some(live));
+    }
     let base = state.settings.current().public_image_base_url.clone();
     let found = store::get(&state.db, job_id).await.map_err(store_failed)?;
     Ok(found.map(|(job, units)| JobView::new(&job, &units, base.as_deref())))
@@ -38,7 +47,15 @@ pub async fn view(state: &AppState, job_id: &str) -> ApiResult<Option<JobView>> 
 async fn list(state: &AppState, query: &ListQuery) -> ApiResult<Vec<JobView>> {
     let base = state.settings.current().public_image_base_url.clone();
     let rows = store::list(&state.db, query).await.map_err(store_failed)?;
-    Ok(rows.iter().map(|(job, units)| JobView::new(job, units, base.as_deref())).collect())
+    let mut views: Vec<JobView> = rows
+        .iter()
+        .map(|(job, units)| live_view(state, &job.id).unwrap_or_else(|| JobView::new(job, units, base.as_deref())))
+        .collect();
+    if !query.include_finished {
+        // Live jobs may be newer than their rows: the active list is ordered by what clients see.
+        views.sort_by(|a, b| (&b.updated_at, &b.job_id).cmp(&(&a.updated_at, &a.job_id)));
+    }
+    Ok(views)
 }
 
 /// Booleans as query strings carry them.

@@ -7,18 +7,18 @@ use crate::generate::{finished, generate, generation_app};
 use crate::helpers::*;
 
 /// Reads SSE frames from a response as `(event or comment, data)`.
-struct Frames {
+pub struct Frames {
     body: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buffer: String,
 }
 
 impl Frames {
-    fn new(response: reqwest::Response) -> Frames {
+    pub fn new(response: reqwest::Response) -> Frames {
         Frames { body: response.bytes_stream().boxed(), buffer: String::new() }
     }
 
     /// The next frame, or `None` when the stream ended.
-    async fn next(&mut self) -> Option<String> {
+    pub async fn next(&mut self) -> Option<String> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let frame = self.buffer[..end].to_string();
@@ -32,7 +32,7 @@ impl Frames {
     }
 
     /// The next `event:` frame as (name, data).
-    async fn event(&mut self) -> Option<(String, Value)> {
+    pub async fn event(&mut self) -> Option<(String, Value)> {
         loop {
             let frame = self.next().await?;
             if let Some(rest) = frame.strip_prefix("event: ") {

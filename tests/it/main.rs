@@ -14,6 +14,7 @@ mod gallery;
 mod generate;
 mod helpers;
 mod job_events;
+mod live_path;
 mod media;
 mod metrics;
 mod mock_upstream;
