@@ -8,6 +8,9 @@ mod support;
 #[path = "support/panel.rs"]
 mod bench_panel;
 
+#[path = "support/process.rs"]
+mod process;
+
 use bench_panel::BenchPanel;
 use std::time::{Duration, Instant};
 
@@ -15,28 +18,6 @@ use serde_json::{Value, json};
 use support::mock_upstream::MockUpstream;
 
 const JOBS: usize = 500;
-
-fn proc_field(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// User + system CPU seconds of a process.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-    let per_second = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .unwrap_or(100.0);
-    ticks / per_second
-}
 
 #[tokio::main]
 async fn main() {
@@ -62,8 +43,8 @@ async fn main() {
     post("/api/settings", json!({"api_url": format!("{}/v1", mock.base_url), "api_key": "${UPSTREAM_KEY}"}))
         .await
         .unwrap();
-    let idle_kib = proc_field(pid, "VmRSS:").unwrap_or(0);
-    let cpu_before = cpu_seconds(pid);
+    let idle_kib = process::rss_kib(pid);
+    let cpu_before = process::cpu_seconds(pid);
 
     let started = Instant::now();
     for i in 0..JOBS {
@@ -89,8 +70,8 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    let cpu = cpu_seconds(pid) - cpu_before;
-    let peak_kib = proc_field(pid, "VmHWM:").unwrap_or(0);
+    let cpu = process::cpu_seconds(pid) - cpu_before;
+    let peak_kib = process::peak_rss_kib(pid);
     let history: Value = client
         .get(format!("{base}/api/generate/jobs?include_finished=true&limit=500"))
         .header("cookie", &cookie)

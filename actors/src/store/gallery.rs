@@ -167,6 +167,14 @@ pub async fn page(
 ) -> StoreResult<GalleryPage> {
     let (clause, mut values) = filter.clause();
     let (extra, order, offset) = match start {
+        PageStart::Offset(offset) if *offset > 0 => {
+            // A deep page: find its first row by skipping index entries, then read it by keyset.
+            let Some(first) = seq_at(db, filter, *offset).await? else {
+                return Ok(GalleryPage { rows: Vec::new(), more: false });
+            };
+            values.push(first.into());
+            (" AND sort_seq <= ?".to_string(), "DESC", 0)
+        }
         PageStart::Offset(offset) => (String::new(), "DESC", *offset),
         PageStart::After(seq, id) => {
             values.extend([(*seq).into(), (*seq).into(), id.clone().into()]);
@@ -188,6 +196,19 @@ pub async fn page(
         rows.reverse();
     }
     Ok(GalleryPage { rows, more })
+}
+
+/// The `sort_seq` of the matching row at `offset` in list order. Only `sort_seq` (the rowid) is read,
+/// so SQLite skips through an index (the narrow one when there is no filter, a filter's own
+/// `(column, sort_seq)` index otherwise) instead of whole rows.
+async fn seq_at(db: &DatabaseConnection, filter: &GalleryFilter, offset: u64) -> StoreResult<Option<i64>> {
+    let (clause, mut values) = filter.clause();
+    let index = if filter.is_empty() { " INDEXED BY idx_gallery_entries_seq" } else { "" };
+    values.push((offset as i64).into());
+    let sql =
+        format!("SELECT sort_seq FROM gallery_entries{index} WHERE {clause} ORDER BY sort_seq DESC LIMIT 1 OFFSET ?");
+    let row = db.query_one_raw(statement(sql, values)).await?;
+    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()))
 }
 
 /// Whether any matching row comes before (`newer = true`) or after `(seq, id)` in list order.
