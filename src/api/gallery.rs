@@ -238,12 +238,31 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
         (None, _) => PageStart::Offset((page - 1) * size),
     };
     let db_started = Instant::now();
-    let found = store::page(db, &filter, &start, size).await.map_err(store_failed)?;
+    let query_start = match start {
+        // A deep page starts at a row remembered for this listing until the gallery changes.
+        PageStart::Offset(offset) if offset > 0 => {
+            let seq = match state.gallery_counts.anchor(&cache_key, offset, version) {
+                Some(seq) => Some(seq),
+                None => {
+                    let seq = store::seq_at(db, &filter, offset).await.map_err(store_failed)?;
+                    if let Some(seq) = seq {
+                        state.gallery_counts.put_anchor(cache_key.clone(), offset, version, seq);
+                    }
+                    seq
+                }
+            };
+            seq.map_or(PageStart::Offset(offset), PageStart::From)
+        }
+        ref other => other.clone(),
+    };
+    let found = store::page(db, &filter, &query_start, size).await.map_err(store_failed)?;
     let db_ms = db_started.elapsed().as_secs_f64() * 1000.0;
     let (first, last) =
         (found.rows.first().map(|r| (r.sort_seq, r.id.clone())), found.rows.last().map(|r| (r.sort_seq, r.id.clone())));
     let (has_prev, has_next) = match &start {
-        PageStart::Offset(_) => (page > 1, if include_counts { page < counted_pages } else { found.more }),
+        PageStart::Offset(_) | PageStart::From(_) => {
+            (page > 1, if include_counts { page < counted_pages } else { found.more })
+        }
         PageStart::After(..) => {
             let prev = match &first {
                 Some((seq, id)) => store::exists_beyond(db, &filter, *seq, id, true).await.map_err(store_failed)?,

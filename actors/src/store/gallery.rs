@@ -143,6 +143,8 @@ impl GalleryFilter {
 #[derive(Debug, Clone)]
 pub enum PageStart {
     Offset(u64),
+    /// Rows from this `sort_seq` on, in list order (a deep page whose first row is known).
+    From(i64),
     /// Rows after (`next`) or before (`prev`) this `(sort_seq, id)` in list order.
     After(i64, String),
     Before(i64, String),
@@ -175,6 +177,10 @@ pub async fn page(
             values.push(first.into());
             (" AND sort_seq <= ?".to_string(), "DESC", 0)
         }
+        PageStart::From(first) => {
+            values.push((*first).into());
+            (" AND sort_seq <= ?".to_string(), "DESC", 0)
+        }
         PageStart::Offset(offset) => (String::new(), "DESC", *offset),
         PageStart::After(seq, id) => {
             values.extend([(*seq).into(), (*seq).into(), id.clone().into()]);
@@ -201,7 +207,7 @@ pub async fn page(
 /// The `sort_seq` of the matching row at `offset` in list order. Only `sort_seq` (the rowid) is read,
 /// so SQLite skips through an index (the narrow one when there is no filter, a filter's own
 /// `(column, sort_seq)` index otherwise) instead of whole rows.
-async fn seq_at(db: &DatabaseConnection, filter: &GalleryFilter, offset: u64) -> StoreResult<Option<i64>> {
+pub async fn seq_at(db: &DatabaseConnection, filter: &GalleryFilter, offset: u64) -> StoreResult<Option<i64>> {
     let (clause, mut values) = filter.clause();
     let index = if filter.is_empty() { " INDEXED BY idx_gallery_entries_seq" } else { "" };
     values.push((offset as i64).into());
