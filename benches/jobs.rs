@@ -26,23 +26,15 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let panel = BenchPanel::start(
         dir.path(),
-        &[
-            ("LOG_LEVEL", "warn"),
-            ("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true"),
-            ("UPSTREAM_KEY", "sk-bench"),
-            ("MAX_ACTIVE_GENERATE_JOBS", "8"),
-            ("MAX_QUEUED_GENERATE_JOBS", "1000"),
-        ],
+        &[bench_panel::JOB_ENV.as_slice(), &[("MAX_QUEUED_GENERATE_JOBS", "1000")]].concat(),
     )
     .await;
+    panel.use_upstream(&mock.base_url).await;
     let BenchPanel { mut server, base, client, cookie } = panel;
     let pid = server.id().expect("pid");
     let post = |path: &str, body: Value| {
         client.post(format!("{base}{path}")).header("origin", &base).header("cookie", &cookie).json(&body).send()
     };
-    post("/api/settings", json!({"api_url": format!("{}/v1", mock.base_url), "api_key": "${UPSTREAM_KEY}"}))
-        .await
-        .unwrap();
     let idle_kib = process::rss_kib(pid);
     let cpu_before = process::cpu_seconds(pid);
 

@@ -86,28 +86,20 @@ async fn run(spec: Run) {
     let panel = BenchPanel::start(
         dir.path(),
         &[
-            ("LOG_LEVEL", "warn"),
-            ("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true"),
-            ("UPSTREAM_KEY", "sk-bench"),
-            ("MAX_ACTIVE_GENERATE_JOBS", "8"),
-            ("MAX_QUEUED_GENERATE_JOBS", "100000"),
-            ("MAX_SSE_SUBSCRIBERS_GLOBAL", "100000"),
-            ("MAX_SSE_SUBSCRIBERS_PER_IP", "100000"),
-            ("JOB_HISTORY_MAX_ROWS", "100000"),
-        ],
+            bench_panel::JOB_ENV.as_slice(),
+            &[
+                ("MAX_QUEUED_GENERATE_JOBS", "100000"),
+                ("MAX_SSE_SUBSCRIBERS_GLOBAL", "100000"),
+                ("MAX_SSE_SUBSCRIBERS_PER_IP", "100000"),
+                ("JOB_HISTORY_MAX_ROWS", "100000"),
+            ],
+        ]
+        .concat(),
     )
     .await;
-    let BenchPanel { mut server, base, client, cookie } = panel;
-    let pid = server.id().expect("pid");
-    let saved = client
-        .post(format!("{base}/api/settings"))
-        .header("origin", &base)
-        .header("cookie", &cookie)
-        .json(&json!({"api_url": format!("{}/v1", mock.base_url), "api_key": "${UPSTREAM_KEY}"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(saved.status().is_success());
+    panel.use_upstream(&mock.base_url).await;
+    let pid = panel.server.id().expect("pid");
+    let (base, client, cookie) = (panel.base.clone(), panel.client.clone(), panel.cookie.clone());
     // One connection per stream, as browsers have.
     let stream_client = || reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
 
@@ -168,16 +160,7 @@ async fn run(spec: Run) {
 
     // Done when no job is active (a cheap poll, so the poll itself costs the server little).
     loop {
-        let active: Value = client
-            .get(format!("{base}/api/generate/jobs"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if active.as_array().is_some_and(Vec::is_empty) {
+        if panel.get_json("/api/generate/jobs").await.as_array().is_some_and(Vec::is_empty) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -187,15 +170,8 @@ async fn run(spec: Run) {
     // Give the last frames a moment to arrive before counting.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let peak_mib = process::peak_rss_kib(pid) as f64 / 1024.0;
-    let history: Value = client
-        .get(format!("{base}/api/generate/jobs?include_finished=true&limit=500"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history = panel.get_json("/api/generate/jobs?include_finished=true&limit=500").await;
+    let mut server = panel.server;
     let _ = server.kill().await;
     for task in watchers.into_iter().chain(job_streams) {
         task.abort();

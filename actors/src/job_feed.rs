@@ -128,11 +128,6 @@ impl JobFeed {
     pub fn close_jobs(&self) {
         self.jobs().clear();
     }
-
-    /// Open global-feed subscribers.
-    pub fn list_subscribers(&self) -> usize {
-        self.list.receiver_count()
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod broadcaster;
 pub mod dispatcher;
 pub mod job_feed;
+pub mod job_rows;
 pub mod media;
 pub mod metrics;
 pub mod r2;

@@ -4,6 +4,15 @@ use std::time::Duration;
 
 pub const ACCESS_KEY: &str = "bench-access-key";
 
+/// What every job benchmark sets: quiet logs, the loopback mock upstream allowed, its key in the env.
+#[allow(dead_code)]
+pub const JOB_ENV: [(&str, &str); 4] = [
+    ("LOG_LEVEL", "warn"),
+    ("UPSTREAM_ALLOW_PRIVATE_NETWORK", "true"),
+    ("UPSTREAM_KEY", "sk-bench"),
+    ("MAX_ACTIVE_GENERATE_JOBS", "8"),
+];
+
 /// A running server (killed on drop) with an unlocked cookie.
 pub struct BenchPanel {
     pub server: tokio::process::Child,
@@ -45,5 +54,27 @@ impl BenchPanel {
             .unwrap();
         let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
         BenchPanel { server, base, client, cookie }
+    }
+
+    /// Points the active preset at the mock upstream (`<base>/v1`, key from `UPSTREAM_KEY`).
+    #[allow(dead_code)]
+    pub async fn use_upstream(&self, mock_base: &str) {
+        let saved = self
+            .client
+            .post(format!("{}/api/settings", self.base))
+            .header("origin", &self.base)
+            .header("cookie", &self.cookie)
+            .json(&serde_json::json!({"api_url": format!("{mock_base}/v1"), "api_key": "${UPSTREAM_KEY}"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(saved.status().is_success(), "settings saved");
+    }
+
+    /// A JSON `GET` with the session cookie.
+    #[allow(dead_code)]
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await;
+        response.unwrap().json().await.unwrap()
     }
 }

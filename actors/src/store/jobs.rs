@@ -230,10 +230,10 @@ pub async fn save_progress(db: &DatabaseConnection, jobs: Vec<JobRow>, units: Ve
     }
     let txn = super::begin_write(db).await?;
     for row in units {
-        sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row)).update(&txn).await?;
+        update_unit(&txn, row).await?;
     }
     for row in jobs {
-        sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(row)).update(&txn).await?;
+        update_job(&txn, row).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -258,13 +258,13 @@ pub async fn finish_unit(
         insert_ms = Some((started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0);
     }
     let (unit_row, job_row, terminal) = complete(insert_ms);
-    sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(unit_row.clone())).update(&txn).await?;
+    update_unit(&txn, unit_row.clone()).await?;
     let mut released = Vec::new();
     if terminal {
         super::gallery::set_job_n(&txn, &job_row.id, job_row.n).await?;
-        released = release_sources_in(&txn, &job_row.id).await?;
+        released = release_sources(&txn, &job_row.id).await?;
     }
-    sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(job_row.clone())).update(&txn).await?;
+    update_job(&txn, job_row.clone()).await?;
     txn.commit().await?;
     Ok((unit_row, job_row, terminal, released))
 }
@@ -273,15 +273,28 @@ pub async fn finish_unit(
 pub async fn save_cancelled(db: &DatabaseConnection, job_row: JobRow, units: Vec<UnitRow>) -> StoreResult<Vec<String>> {
     let txn = super::begin_write(db).await?;
     for row in units {
-        sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row)).update(&txn).await?;
+        update_unit(&txn, row).await?;
     }
-    let released = release_sources_in(&txn, &job_row.id).await?;
-    sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(job_row)).update(&txn).await?;
+    let released = release_sources(&txn, &job_row.id).await?;
+    update_job(&txn, job_row).await?;
     txn.commit().await?;
     Ok(released)
 }
 
-async fn release_sources_in(txn: &impl sea_orm::ConnectionTrait, job_id: &str) -> StoreResult<Vec<String>> {
+/// Writes every column of a unit row.
+async fn update_unit(txn: &impl sea_orm::ConnectionTrait, row: UnitRow) -> StoreResult<()> {
+    sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row)).update(txn).await?;
+    Ok(())
+}
+
+/// Writes every column of a job row.
+async fn update_job(txn: &impl sea_orm::ConnectionTrait, row: JobRow) -> StoreResult<()> {
+    sea_orm::ActiveModelTrait::reset_all(job::ActiveModel::from(row)).update(txn).await?;
+    Ok(())
+}
+
+/// Releases a job's edit-source reservation; returns the staged file names to delete.
+async fn release_sources(txn: &impl sea_orm::ConnectionTrait, job_id: &str) -> StoreResult<Vec<String>> {
     let pending = source::Entity::find()
         .filter(source::Column::JobId.eq(job_id))
         .filter(source::Column::ReleasedAt.is_null())
@@ -340,19 +353,6 @@ pub async fn list(db: &DatabaseConnection, query: &ListQuery) -> StoreResult<Vec
         out.push((row, units));
     }
     Ok(out)
-}
-
-pub async fn save_job(db: &DatabaseConnection, row: JobRow) -> StoreResult<()> {
-    let mut model = job::ActiveModel::from(row);
-    model = sea_orm::ActiveModelTrait::reset_all(model);
-    model.update(db).await?;
-    Ok(())
-}
-
-pub async fn save_unit(db: &DatabaseConnection, row: UnitRow) -> StoreResult<()> {
-    let model = sea_orm::ActiveModelTrait::reset_all(unit::ActiveModel::from(row));
-    model.update(db).await?;
-    Ok(())
 }
 
 /// Deletes every finished job (units go with them); returns how many.
@@ -426,11 +426,6 @@ pub async fn active_fingerprint(db: &DatabaseConnection) -> StoreResult<(u64, Op
         .await?
         .flatten();
     Ok((count, newest))
-}
-
-/// Releases a job's edit-source reservation; returns the staged file names to delete.
-pub async fn release_sources(db: &DatabaseConnection, job_id: &str) -> StoreResult<Vec<String>> {
-    release_sources_in(db, job_id).await
 }
 
 /// Releases every reservation (at start, when no job can still use its sources).
