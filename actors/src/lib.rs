@@ -4,6 +4,7 @@
 
 pub mod broadcaster;
 pub mod dispatcher;
+pub mod hex;
 pub mod job_feed;
 pub mod job_rows;
 pub mod media;

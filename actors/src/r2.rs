@@ -76,7 +76,7 @@ pub async fn probe(store: &AmazonS3, key_prefix: &str) -> Vec<Step> {
     }
     steps.push(step("list_prefix", Outcome::Ok("Prefix-scoped object listing succeeded")));
 
-    let nonce: String = rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect();
+    let nonce = crate::hex::encode(&rand::random::<[u8; 16]>());
     let probe = Path::from(format!("{key_prefix}.r2-sync-probe-{nonce}.txt"));
     if let Err(err) = store.put(&probe, PutPayload::from_static(b"ok")).await {
         steps.push(step("write_probe", Outcome::Error(format!("Probe object write failed: {err}"))));

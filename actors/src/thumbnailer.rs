@@ -3,7 +3,6 @@
 //! blocking threads. A file that fails three times leaves the queue (its next request queues it again).
 
 use std::collections::HashSet;
-use std::io::Cursor;
 use std::path::PathBuf;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -152,16 +151,17 @@ impl ThumbnailerState {
 pub fn render(settings: &ThumbnailSettings, filename: &str) -> Result<String, String> {
     let source = settings.images_dir.join(filename);
     let bytes = std::fs::read(&source).map_err(|e| format!("cannot read the image: {}", e.kind()))?;
-    crate::media::validate::validate(&bytes, settings.max_pixels).map_err(|e| e.to_string())?;
-    let image = image::ImageReader::new(Cursor::new(&bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?
-        .decode()
-        .map_err(|e| e.to_string())?;
+    let (_, image) = crate::media::validate::decode(&bytes, settings.max_pixels).map_err(|e| e.to_string())?;
     let side = settings.max_side.max(1);
     let small = if image.width() > side || image.height() > side { image.thumbnail(side, side) } else { image };
-    let rgba = small.to_rgba8();
-    let encoded = webp::Encoder::from_rgba(rgba.as_raw(), rgba.width(), rgba.height()).encode(WEBP_QUALITY);
+    // Opaque images skip the alpha plane.
+    let encoded = if small.color().has_alpha() {
+        let rgba = small.to_rgba8();
+        webp::Encoder::from_rgba(rgba.as_raw(), rgba.width(), rgba.height()).encode(WEBP_QUALITY)
+    } else {
+        let rgb = small.to_rgb8();
+        webp::Encoder::from_rgb(rgb.as_raw(), rgb.width(), rgb.height()).encode(WEBP_QUALITY)
+    };
     let name = thumbnail_name(filename);
     let target = settings.thumbnails_dir.join(&name);
     let temp = settings.thumbnails_dir.join(format!(".{name}.tmp"));

@@ -72,7 +72,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = crate::hex::encode(&mac.finalize().into_bytes());
     format!("sha256={hex}")
 }
 
@@ -141,7 +141,7 @@ mod tests {
         let expected = {
             let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
             mac.update(b"1.body");
-            mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+            crate::hex::encode(&mac.finalize().into_bytes())
         };
         assert_eq!(signature("key", 1, "body"), format!("sha256={expected}"));
         assert_eq!([1, 2, 3, 4].map(|a| backoff(a).as_secs()), [1, 2, 4, 4]);

@@ -159,7 +159,7 @@ pub async fn check_staged(
 }
 
 pub fn staged_name(format: Option<&str>, original: &str) -> String {
-    let random: String = rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect();
+    let random: String = panel_actors::hex::encode(&rand::random::<[u8; 16]>());
     let suffix = Path::new(original)
         .extension()
         .and_then(|e| e.to_str())

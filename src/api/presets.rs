@@ -123,7 +123,7 @@ impl PresetsApi {
         };
         let numbered = format!("Preset {}", settings.presets.len() + 1);
         let name = body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or(numbered);
-        let id = hex(&rand::random::<[u8; 16]>());
+        let id = panel_actors::hex::encode(&rand::random::<[u8; 16]>());
         settings.presets.push(Preset {
             id: id.clone(),
             name,
@@ -185,8 +185,4 @@ impl PresetsApi {
         let report = check_preset(&state, &settings.presets[index], body.0.use_credentials).await?;
         Ok(Json(report))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

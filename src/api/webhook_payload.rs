@@ -56,7 +56,7 @@ pub fn builder(public_image_base: Option<String>) -> PayloadBuilder {
         body.insert("delivered_at".into(), Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false).into());
         if FAILED.contains(&view.status.as_str()) {
             body.insert("error_code".into(), "job_failed".into());
-            let id: String = rand::random::<[u8; 16]>().iter().map(|b| format!("{b:02x}")).collect();
+            let id: String = panel_actors::hex::encode(&rand::random::<[u8; 16]>());
             body.insert("correlation_id".into(), id.into());
         }
         serde_json::Value::Object(body).to_string()

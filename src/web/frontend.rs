@@ -43,7 +43,7 @@ fn is_plain_asset_path(relative: &str) -> bool {
 }
 
 fn asset(name: &str, file: rust_embed::EmbeddedFile, if_none_match: Option<&str>, max_age: u64) -> Response {
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+    let etag = format!("\"{}\"", panel_actors::hex::encode(&file.metadata.sha256_hash()[..16]));
     let cache = if name.starts_with("_app/immutable/") {
         format!("public, max-age={max_age}, immutable")
     } else {
@@ -99,10 +99,6 @@ pub fn inject_nonce(html: &str, nonce: &str) -> String {
         }
     })
     .into_owned()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ impl<E: Endpoint> Endpoint for SecurityEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let correlation_id = hex(&rand::random::<[u8; 16]>());
+        let correlation_id = panel_actors::hex::encode(&rand::random::<[u8; 16]>());
         let span = tracing::info_span!(
             "request",
             http.method = %req.method(),
@@ -147,8 +147,4 @@ fn ip_allowed(config: &Config, client: &ClientInfo) -> bool {
 pub fn session_expiry(req: &Request, config: &Config, key: &str) -> Option<i64> {
     let cookie = gate::cookie(req, &config.cookie_name)?;
     token::verify(key, cookie, chrono::Utc::now().timestamp())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

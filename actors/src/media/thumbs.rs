@@ -9,7 +9,7 @@ pub fn thumbnail_name(filename: &str) -> String {
         stem.chars().map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
     let safe = safe.trim_matches(['.', '_']);
     let safe: String = if safe.is_empty() { "image".to_string() } else { safe.chars().take(80).collect() };
-    let digest: String = Sha256::digest(filename.as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let digest: String = crate::hex::encode(&Sha256::digest(filename.as_bytes())[..6]);
     format!("{safe}-{digest}.webp")
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
 /// A fully decoded, acceptable image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,11 @@ fn describe(format: ImageFormat) -> Option<(&'static str, &'static str)> {
 /// Sniffs, checks dimensions against `max_pixels`, then decodes everything. CPU-bound: call it from a
 /// blocking task.
 pub fn validate(bytes: &[u8], max_pixels: u64) -> Result<ValidImage, InvalidImage> {
+    decode(bytes, max_pixels).map(|(valid, _)| valid)
+}
+
+/// [`validate`], keeping the decoded pixels for whoever needs them next.
+pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(ValidImage, DynamicImage), InvalidImage> {
     let format = image::guess_format(bytes).map_err(|_| InvalidImage::Unsupported)?;
     let (extension, name) = describe(format).ok_or(InvalidImage::Unsupported)?;
     let reader = ImageReader::with_format(Cursor::new(bytes), format);
@@ -60,8 +65,8 @@ pub fn validate(bytes: &[u8], max_pixels: u64) -> Result<ValidImage, InvalidImag
     limits.max_image_height = Some(height);
     limits.max_alloc = Some(pixels.saturating_mul(16).max(1 << 20));
     reader.limits(limits);
-    reader.decode().map_err(|_| InvalidImage::Undecodable)?;
-    Ok(ValidImage { extension, format: name, width, height })
+    let image = reader.decode().map_err(|_| InvalidImage::Undecodable)?;
+    Ok((ValidImage { extension, format: name, width, height }, image))
 }
 
 /// The format from the first bytes, including the ISO-BMFF brands of AVIF and HEIF.

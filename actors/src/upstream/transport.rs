@@ -2,9 +2,12 @@
 //! plus the PEM bundle named by `SSL_CERT_FILE`. Guarded clients resolve names through
 //! `VettingResolver`, so a connection only ever goes to an address the SSRF rules accept, even if DNS
 //! changes between the check and the connection. Redirects are never followed automatically.
+//! Clients are built once per kind and shared: building one loads the system trust store, and a shared
+//! client keeps its connections alive between calls.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -17,6 +20,8 @@ pub enum TransportError {
     CertFile { path: String, reason: String },
     #[error("HTTP client cannot be built: {0}")]
     Build(String),
+    #[error("Invalid SOCKS5 proxy: {0}")]
+    Proxy(String),
 }
 
 /// Builds HTTP clients that share the extra trusted certificates.
@@ -25,7 +30,18 @@ pub struct Transport {
     extra_roots: Arc<Vec<reqwest::Certificate>>,
     /// The same roots as PEM, for clients that take their own certificate type (object_store).
     extra_roots_pem: Arc<Vec<u8>>,
+    clients: Arc<Mutex<HashMap<ClientKind, reqwest::Client>>>,
 }
+
+/// What makes two outbound clients different.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum ClientKind {
+    Guarded { allow_private: bool, timeout: Duration },
+    Upstream { socks5_proxy: Option<String>, allow_private: bool, timeout: Duration },
+}
+
+/// Distinct proxies are few in practice; past this many the cache starts over rather than grow.
+const MAX_CACHED_CLIENTS: usize = 32;
 
 impl Transport {
     /// Loads `SSL_CERT_FILE` once, when given.
@@ -36,7 +52,7 @@ impl Transport {
         let cert_error = |reason: String| TransportError::CertFile { path: path.to_string(), reason };
         let pem = std::fs::read(path).map_err(|e| cert_error(e.to_string()))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| cert_error(e.to_string()))?;
-        Ok(Transport { extra_roots: Arc::new(certs), extra_roots_pem: Arc::new(pem) })
+        Ok(Transport { extra_roots: Arc::new(certs), extra_roots_pem: Arc::new(pem), clients: Arc::default() })
     }
 
     /// The PEM bundle from `SSL_CERT_FILE` (empty when none was given).
@@ -55,17 +71,62 @@ impl Transport {
 
     /// A client for trusted, operator-configured destinations (version check, OTLP).
     pub fn plain_client(&self) -> Result<reqwest::Client, TransportError> {
-        self.builder().build().map_err(|e| TransportError::Build(e.to_string()))
+        build(self.builder())
     }
 
     /// A client whose every connection goes through the SSRF resolver.
     pub fn guarded_client(&self, allow_private: bool, timeout: Duration) -> Result<reqwest::Client, TransportError> {
-        self.builder()
-            .dns_resolver(Arc::new(VettingResolver { allow_private }))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| TransportError::Build(e.to_string()))
+        self.shared(ClientKind::Guarded { allow_private, timeout }, || {
+            build(self.builder().dns_resolver(Arc::new(VettingResolver { allow_private })).timeout(timeout))
+        })
     }
+
+    /// A client for an image upstream: through its SOCKS5 proxy when one is set (the host name is then
+    /// resolved remotely, socks5h, and the proxy is the network boundary even on loopback), otherwise
+    /// direct through the SSRF resolver, ignoring proxy environment variables.
+    pub fn upstream_client(
+        &self,
+        socks5_proxy: Option<&str>,
+        allow_private: bool,
+        timeout: Duration,
+    ) -> Result<reqwest::Client, TransportError> {
+        let kind = ClientKind::Upstream { socks5_proxy: socks5_proxy.map(str::to_string), allow_private, timeout };
+        self.shared(kind, || {
+            let builder = self.builder().timeout(timeout);
+            match socks5_proxy {
+                Some(proxy) => {
+                    let remote_dns = match proxy.strip_prefix("socks5://") {
+                        Some(rest) => format!("socks5h://{rest}"),
+                        None => proxy.to_string(),
+                    };
+                    let proxy = reqwest::Proxy::all(remote_dns)
+                        .map_err(|e| TransportError::Proxy(e.without_url().to_string()))?;
+                    build(builder.proxy(proxy))
+                }
+                None => build(builder.no_proxy().dns_resolver(Arc::new(VettingResolver { allow_private }))),
+            }
+        })
+    }
+
+    fn shared(
+        &self,
+        kind: ClientKind,
+        build_client: impl FnOnce() -> Result<reqwest::Client, TransportError>,
+    ) -> Result<reqwest::Client, TransportError> {
+        if let Some(client) = self.clients.lock().unwrap_or_else(|e| e.into_inner()).get(&kind) {
+            return Ok(client.clone());
+        }
+        let client = build_client()?;
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if clients.len() >= MAX_CACHED_CLIENTS {
+            clients.clear();
+        }
+        Ok(clients.entry(kind).or_insert(client).clone())
+    }
+}
+
+fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, TransportError> {
+    builder.build().map_err(|e| TransportError::Build(e.to_string()))
 }
 
 /// Resolves a name and keeps only public addresses (or every address when private networks are

@@ -235,26 +235,9 @@ async fn edit_form(spec: &UnitSpec) -> Result<reqwest::multipart::Form, UnitFail
 }
 
 fn client(spec: &UnitSpec, transport: &Transport) -> Result<reqwest::Client, UnitFailure> {
-    let mut builder = transport.builder().timeout(UPSTREAM_TIMEOUT);
-    match &spec.socks5_proxy {
-        // Through the proxy the host name is resolved remotely (socks5h); the proxy is the network
-        // boundary, and it may itself sit on loopback.
-        Some(proxy) => {
-            let remote_dns = match proxy.strip_prefix("socks5://") {
-                Some(rest) => format!("socks5h://{rest}"),
-                None => proxy.clone(),
-            };
-            let proxy = reqwest::Proxy::all(remote_dns)
-                .map_err(|e| UnitFailure::Error(format!("Invalid SOCKS5 proxy: {}", describe(e))))?;
-            builder = builder.proxy(proxy);
-        }
-        None => {
-            builder = builder.no_proxy().dns_resolver(std::sync::Arc::new(super::transport::VettingResolver {
-                allow_private: spec.allow_private,
-            }));
-        }
-    }
-    builder.build().map_err(|e| UnitFailure::Error(describe(e)))
+    transport
+        .upstream_client(spec.socks5_proxy.as_deref(), spec.allow_private, UPSTREAM_TIMEOUT)
+        .map_err(|e| UnitFailure::Error(e.to_string()))
 }
 
 fn looks_json(content_type: &str, text: &str) -> bool {
@@ -302,7 +285,13 @@ fn decode_base64(data: &str, max_bytes: u64) -> Result<Vec<u8>, UnitFailure> {
             data.len()
         )));
     }
-    let cleaned: String = data.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')).collect();
+    // Upstreams may wrap lines or add stray characters; copy only when there are some.
+    let is_base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let cleaned: std::borrow::Cow<[u8]> = if data.bytes().all(|b| is_base64(&b)) {
+        data.as_bytes().into()
+    } else {
+        data.bytes().filter(is_base64).collect::<Vec<u8>>().into()
+    };
     let engine = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         base64::engine::GeneralPurposeConfig::new()
@@ -368,7 +357,7 @@ async fn save(bytes: Vec<u8>, spec: &UnitSpec) -> Result<SavedImage, UnitFailure
             let _ = std::fs::remove_file(&temp);
             UnitFailure::Error(format!("Could not save the image: {}", e.kind()))
         })?;
-        let sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = crate::hex::encode(&Sha256::digest(&bytes));
         Ok(SavedImage {
             image_id,
             filename,
