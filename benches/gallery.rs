@@ -152,7 +152,7 @@ async fn main() {
     let settings = Arc::new(settings);
     let started = Instant::now();
     for i in 0..count {
-        panel_actors::thumbnailer::render(&settings, &format!("t{i}.png")).unwrap();
+        panel_actors::thumbnailer::render(&settings, &format!("t{i}.png"), None).unwrap();
     }
     let seconds = started.elapsed().as_secs_f64();
     let size = std::fs::metadata(settings.thumbnails_dir.join(panel_actors::media::thumbs::thumbnail_name("t0.png")))

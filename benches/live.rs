@@ -167,8 +167,17 @@ async fn run(spec: Run) {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = process::cpu_seconds(pid) - cpu_before;
-    // Give the last frames a moment to arrive before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Thumbnails are made after the jobs end; their share is counted once the server falls quiet.
+    // That wait also gives the last frames time to arrive before counting.
+    let mut last = process::cpu_seconds(pid);
+    let mut quiet_polls = 0;
+    while quiet_polls < 4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = process::cpu_seconds(pid);
+        quiet_polls = if now - last <= 0.011 { quiet_polls + 1 } else { 0 };
+        last = now;
+    }
+    let cpu_with_thumbnails = last - cpu_before;
     let peak_mib = process::peak_rss_kib(pid) as f64 / 1024.0;
     let history = panel.get_json("/api/generate/jobs?include_finished=true&limit=500").await;
     let mut server = panel.server;
@@ -194,13 +203,14 @@ async fn run(spec: Run) {
     latencies.sort_by(f64::total_cmp);
     let expected = accepted.len() * spec.watchers;
     println!(
-        "S={} M={} n={}: {} accepted, {refused} refused, {server_errors} 5xx; {:.1} images/s, {:.2} ms server CPU per image",
+        "S={} M={} n={}: {} accepted, {refused} refused, {server_errors} 5xx; {:.1} images/s, {:.2} ms server CPU per image ({:.2} ms with its thumbnail)",
         spec.watchers,
         spec.jobs,
         spec.n,
         accepted.len(),
         images as f64 / elapsed,
         cpu * 1000.0 / images.max(1) as f64,
+        cpu_with_thumbnails * 1000.0 / images.max(1) as f64,
     );
     if spec.watchers > 0 {
         println!(

@@ -402,7 +402,7 @@ impl DispatcherState {
         unit.duration_seconds = Some(outcome.seconds);
         unit.completed_at = Some(stamp.clone());
         unit.updated_at = stamp;
-        let made_image = image.is_some();
+        let prepared = outcome.result.as_ref().ok().map(|saved| (saved.filename.clone(), saved.preview.clone()));
         let written = jobs::finish_unit(&self.db, image, move |insert_ms| {
             if let Some(ms) = insert_ms {
                 timings.insert("db_insert", ms);
@@ -424,8 +424,8 @@ impl DispatcherState {
                 return;
             }
         };
-        if made_image {
-            let _ = self.thumbnailer.get().cast(crate::thumbnailer::ThumbnailerMsg::Kick);
+        if let Some((filename, preview)) = prepared {
+            let _ = self.thumbnailer.get().cast(crate::thumbnailer::ThumbnailerMsg::Prepared { filename, preview });
         }
         let Some(live) = self.live.get_mut(job_id) else { return };
         for slot in live.units.iter_mut().filter(|u| u.unit_index == index) {

@@ -312,8 +312,7 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
         state.metrics.incr("gallery.slow_queries");
         // The prompt itself is never logged: only whether there was one, its length and a hash.
         let prompt = filter.prompt.as_deref();
-        let hash =
-            prompt.map(|p| panel_actors::hex::encode(&sha2::Sha256::digest(p.as_bytes())));
+        let hash = prompt.map(|p| panel_actors::hex::encode(&sha2::Sha256::digest(p.as_bytes())));
         tracing::warn!(
             elapsed_ms, db_query_ms = db_ms, page, page_size = size, total, cursor = cursor.is_some(), %direction,
             include_counts, prompt_present = prompt.is_some(), prompt_len = prompt.map_or(0, |p| p.chars().count()),

@@ -209,6 +209,7 @@ pub async fn admit_job(
         max_upstream_json_bytes: config.max_upstream_json_bytes,
         max_file_bytes: config.max_file_size_bytes,
         max_image_pixels: config.max_image_pixels,
+        thumbnail_max_side: config.thumbnail_max_side,
         images_dir: config.images_dir.clone(),
     };
     let job_id = job.id.clone();

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,7 +14,8 @@ use sha2::{Digest, Sha256};
 use super::guard::{Policy, Purpose, vet};
 use super::protocols::{self, ImageRequest, ImageSource, preview, status_error};
 use super::transport::Transport;
-use crate::media::validate::validate;
+use crate::media::shrink::Preview;
+use crate::media::validate::decode;
 
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(600);
 const MAX_REDIRECTS: usize = 3;
@@ -43,6 +45,8 @@ pub struct UnitSpec {
     pub max_file_bytes: u64,
     pub max_image_pixels: u64,
     pub images_dir: PathBuf,
+    /// `THUMBNAIL_MAX_SIDE`: the decoded image is shrunk to this for its thumbnail.
+    pub thumbnail_max_side: u32,
 }
 
 /// A validated image written to `images_dir`.
@@ -56,6 +60,8 @@ pub struct SavedImage {
     pub height: u32,
     pub bytes: u64,
     pub sha256: String,
+    /// The pixels for the thumbnail, so the thumbnailer need not decode the file again.
+    pub preview: Option<Arc<Preview>>,
 }
 
 /// How a unit failed: `upstream_error` for what the upstream did, `error` for everything else.
@@ -347,8 +353,9 @@ async fn download(image_url: &str, spec: &UnitSpec, transport: &Transport) -> Re
 async fn save(bytes: Vec<u8>, spec: &UnitSpec) -> Result<SavedImage, UnitFailure> {
     let max_pixels = spec.max_image_pixels;
     let dir = spec.images_dir.clone();
+    let thumbnail_side = spec.thumbnail_max_side;
     tokio::task::spawn_blocking(move || {
-        let valid = validate(&bytes, max_pixels).map_err(|e| UnitFailure::Error(e.to_string()))?;
+        let (valid, pixels) = decode(&bytes, max_pixels).map_err(|e| UnitFailure::Error(e.to_string()))?;
         let image_id = uuid::Uuid::new_v4().to_string();
         let filename = format!("{image_id}.{}", valid.extension);
         let path = dir.join(&filename);
@@ -367,6 +374,7 @@ async fn save(bytes: Vec<u8>, spec: &UnitSpec) -> Result<SavedImage, UnitFailure
             height: valid.height,
             bytes: bytes.len() as u64,
             sha256,
+            preview: Some(Arc::new(Preview::of(pixels, thumbnail_side))),
         })
     })
     .await
