@@ -2,6 +2,7 @@
 //! source of truth. No HTTP types live here.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod broadcaster;
 pub mod dispatcher;
 pub mod hex;
