@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use panel_actors::exporter::ExportSettings;
 use panel_actors::store::{self, settings_overrides};
 use panel_actors::thumbnailer::ThumbnailSettings;
 use panel_actors::upkeep::UpkeepSettings;
@@ -92,6 +93,13 @@ impl Application {
             metrics: metrics.clone(),
             renderer: crate::api::job_view::renderer(settings.clone()),
             feed: Default::default(),
+            exports: ExportSettings {
+                images_dir: config.images_dir.clone(),
+                thumbnails_dir: config.thumbnails_dir.clone(),
+                exports_dir: config.data_dir.join("exports"),
+                version: crate::version_check::current_version(&config),
+            },
+            gallery_feed: Default::default(),
         };
         let engine = Engine::start(deps).await?;
         let acceptor = bind(&config).await?;

@@ -3,8 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod archive;
-pub mod broadcaster;
 pub mod dispatcher;
+pub mod exporter;
+pub mod gallery_feed;
 pub mod hex;
 pub mod job_feed;
 pub mod job_rows;

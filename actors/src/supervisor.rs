@@ -6,19 +6,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
-use tokio::sync::broadcast;
-
-use crate::broadcaster::{Broadcaster, BroadcasterMsg, LiveEvent};
+use crate::archive::export_plan::Selection;
 use crate::dispatcher::{
     Admission, Admit, Cancelled, Dispatcher, DispatcherArgs, DispatcherMsg, Enqueued, JobRenderer,
 };
+use crate::exporter::{ExportRequest, ExportSettings, Exporter, ExporterMsg, Refusal, ZipStream};
+use crate::gallery_feed::GalleryFeed;
 use crate::job_feed::JobFeed;
+use crate::store::gallery_jobs::GalleryJob;
 use crate::store::jobs;
 use crate::thumbnailer::{ThumbnailSettings, Thumbnailer, ThumbnailerMsg};
 use crate::upkeep::{Upkeep, UpkeepMsg, UpkeepSettings};
 use crate::upstream::transport::Transport;
 use crate::webhook::{WebhookMsg, WebhookSender};
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -54,7 +55,7 @@ pub enum SupervisorMsg {
 }
 
 pub struct SupervisorState {
-    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    exporter: Arc<ChildSlot<ExporterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
@@ -78,11 +79,14 @@ pub struct EngineDeps {
     pub renderer: JobRenderer,
     /// The live job feed SSE streams read; it outlives dispatcher restarts.
     pub feed: Arc<JobFeed>,
+    pub exports: ExportSettings,
+    /// The live feed of gallery jobs (exports, imports, syncs).
+    pub gallery_feed: Arc<GalleryFeed>,
 }
 
 /// The children's current references, handed to `Engine` once the supervisor is up.
 pub struct Children {
-    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    exporter: Arc<ChildSlot<ExporterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
 }
@@ -90,10 +94,12 @@ pub struct Children {
 pub struct Supervisor;
 
 impl Supervisor {
-    async fn spawn_broadcaster(
+    async fn spawn_exporter(
         myself: &ActorRef<SupervisorMsg>,
-    ) -> Result<ActorRef<BroadcasterMsg>, ActorProcessingErr> {
-        let (actor, _) = Actor::spawn_linked(None, Broadcaster, (), myself.get_cell()).await?;
+        deps: &EngineDeps,
+    ) -> Result<ActorRef<ExporterMsg>, ActorProcessingErr> {
+        let args = (deps.db.clone(), deps.exports.clone(), deps.gallery_feed.clone());
+        let (actor, _) = Actor::spawn_linked(None, Exporter, args, myself.get_cell()).await?;
         Ok(actor)
     }
 
@@ -154,18 +160,15 @@ impl Actor for Supervisor {
         myself: ActorRef<Self::Msg>,
         (deps, ready): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let broadcaster = ChildSlot::new(Self::spawn_broadcaster(&myself).await?);
+        let exporter = ChildSlot::new(Self::spawn_exporter(&myself, &deps).await?);
         let webhooks = ChildSlot::new(Self::spawn_webhooks(&myself, &deps).await?);
         let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
         let upkeep = ChildSlot::new(Self::spawn_upkeep(&myself, &deps).await?);
         let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &webhooks, &thumbnailer).await?);
-        let children = Children {
-            broadcaster: broadcaster.clone(),
-            dispatcher: dispatcher.clone(),
-            thumbnailer: thumbnailer.clone(),
-        };
+        let children =
+            Children { exporter: exporter.clone(), dispatcher: dispatcher.clone(), thumbnailer: thumbnailer.clone() };
         let _ = ready.send(children);
-        Ok(SupervisorState { broadcaster, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
+        Ok(SupervisorState { exporter, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -199,8 +202,9 @@ impl Actor for Supervisor {
             }
             _ => return Ok(()),
         };
-        if cell.get_id() == state.broadcaster.get().get_id() {
-            state.broadcaster.replace(Self::spawn_broadcaster(&myself).await?);
+        if cell.get_id() == state.exporter.get().get_id() {
+            // Exports it was running have lost their writer; the new one marks them failed.
+            state.exporter.replace(Self::spawn_exporter(&myself, &state.deps).await?);
             state.restarts += 1;
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
@@ -226,12 +230,13 @@ impl Actor for Supervisor {
 #[derive(Clone)]
 pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
-    broadcaster: Arc<ChildSlot<BroadcasterMsg>>,
+    exporter: Arc<ChildSlot<ExporterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
     db: sea_orm::DatabaseConnection,
     metrics: Arc<crate::metrics::Metrics>,
     feed: Arc<JobFeed>,
+    gallery_feed: Arc<GalleryFeed>,
     /// Test hook: the next admission fails right after its transaction committed.
     fail_next_handoff: Arc<AtomicBool>,
 }
@@ -240,18 +245,20 @@ impl Engine {
     pub async fn start(deps: EngineDeps) -> Result<Engine, EngineError> {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let (db, metrics, feed) = (deps.db.clone(), deps.metrics.clone(), deps.feed.clone());
+        let gallery_feed = deps.gallery_feed.clone();
         let (supervisor, _) = Actor::spawn(None, Supervisor, (deps, ready_tx.into()))
             .await
             .map_err(|e| EngineError::Start(e.to_string()))?;
         let children = ready_rx.await.map_err(|e| EngineError::Start(e.to_string()))?;
         Ok(Engine {
             supervisor,
-            broadcaster: children.broadcaster,
+            exporter: children.exporter,
             dispatcher: children.dispatcher,
             thumbnailer: children.thumbnailer,
             db,
             metrics,
             feed,
+            gallery_feed,
             fail_next_handoff: Arc::default(),
         })
     }
@@ -362,18 +369,35 @@ impl Engine {
         let _ = self.supervisor.stop_and_wait(None, Some(CALL_TIMEOUT)).await;
     }
 
-    pub fn publish(&self, topic: impl Into<String>, event: LiveEvent) {
-        let _ = self.broadcaster.get().cast(BroadcasterMsg::Publish { topic: topic.into(), event });
+    /// The live feed of gallery jobs.
+    pub fn gallery_feed(&self) -> Arc<GalleryFeed> {
+        self.gallery_feed.clone()
     }
 
-    pub async fn subscribe(&self, topic: impl Into<String>) -> Result<broadcast::Receiver<LiveEvent>, EngineError> {
-        let topic = topic.into();
-        self.call_broadcaster(|reply| BroadcasterMsg::Subscribe { topic, reply }).await
+    /// Reserves a direct export or queues a tracked one.
+    pub async fn reserve_export(&self, request: ExportRequest, max_active: usize) -> Result<GalleryJob, Refusal> {
+        self.call_exporter(|reply| ExporterMsg::Reserve { request, max_active, reply }).await?
     }
 
-    pub async fn subscriber_count(&self, topic: impl Into<String>) -> Result<usize, EngineError> {
-        let topic = topic.into();
-        self.call_broadcaster(|reply| BroadcasterMsg::SubscriberCount { topic, reply }).await
+    /// Starts a reserved direct export (or, without an id, reserves and starts one).
+    pub async fn stream_export(&self, job_id: Option<String>, max_active: usize) -> Result<ZipStream, Refusal> {
+        self.call_exporter(|reply| ExporterMsg::Stream { job_id, max_active, reply }).await?
+    }
+
+    /// Streams a selected download at once.
+    pub async fn stream_selection(&self, selection: Selection, max_active: usize) -> Result<ZipStream, Refusal> {
+        self.call_exporter(|reply| ExporterMsg::StreamSelection { selection, max_active, reply }).await?
+    }
+
+    pub async fn export_status(&self, job_id: &str) -> Result<Option<GalleryJob>, Refusal> {
+        let job_id = job_id.to_string();
+        self.call_exporter(|reply| ExporterMsg::Status { job_id, reply }).await
+    }
+
+    /// A finished tracked export's archive and job.
+    pub async fn export_download(&self, job_id: &str) -> Result<(std::path::PathBuf, GalleryJob), Refusal> {
+        let job_id = job_id.to_string();
+        self.call_exporter(|reply| ExporterMsg::Download { job_id, reply }).await?
     }
 
     /// How many children the supervisor has restarted since start.
@@ -382,21 +406,21 @@ impl Engine {
             .map_err(|e| EngineError::Unavailable(e.to_string()))
     }
 
-    /// The broadcaster's actor cell, for diagnostics and supervision tests.
-    pub fn broadcaster_cell(&self) -> ActorCell {
-        self.broadcaster.get().get_cell()
+    /// The exporter's actor cell, for diagnostics and supervision tests.
+    pub fn exporter_cell(&self) -> ActorCell {
+        self.exporter.get().get_cell()
     }
 
-    async fn call_broadcaster<T: Send + 'static>(
+    async fn call_exporter<T: Send + 'static>(
         &self,
-        build: impl FnOnce(RpcReplyPort<T>) -> BroadcasterMsg,
-    ) -> Result<T, EngineError> {
-        let actor = self.broadcaster.get();
-        actor
+        build: impl FnOnce(RpcReplyPort<T>) -> ExporterMsg,
+    ) -> Result<T, Refusal> {
+        self.exporter
+            .get()
             .call(build, Some(CALL_TIMEOUT))
             .await
-            .map_err(|e| EngineError::Unavailable(e.to_string()))?
-            .success_or(EngineError::Unavailable("broadcaster did not reply".into()))
+            .map_err(|e| Refusal::Failed(format!("the exporter is not answering: {e}")))?
+            .success_or(Refusal::Failed("the exporter did not reply".into()))
     }
 }
 
@@ -411,15 +435,12 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("supervisor did not restart the broadcaster");
+        panic!("supervisor did not restart the child");
     }
 
-    async fn assert_delivers(engine: &Engine, topic: &str) {
-        let mut rx = engine.subscribe(topic).await.unwrap();
-        let event = LiveEvent { name: "status".into(), data: serde_json::json!({"n": 1}) };
-        engine.publish(topic, event.clone());
-        let got = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap().unwrap();
-        assert_eq!(got, event);
+    async fn assert_answers(engine: &Engine) {
+        // An empty gallery has nothing to export: the exporter answers so.
+        assert_eq!(engine.reserve_export(ExportRequest::Direct, 5).await.unwrap_err(), Refusal::Empty);
     }
 
     async fn engine() -> (Engine, tempfile::TempDir) {
@@ -448,6 +469,13 @@ mod tests {
                 metrics: Default::default(),
                 renderer: Arc::new(|job, _| format!("{{\"job_id\":\"{}\"}}", job.id)),
                 feed: Default::default(),
+                exports: ExportSettings {
+                    images_dir: dir.path().join("images"),
+                    thumbnails_dir: dir.path().join("images/thumbs"),
+                    exports_dir: dir.path().join("data/exports"),
+                    version: "test".into(),
+                },
+                gallery_feed: Default::default(),
             })
             .await
             .unwrap(),
@@ -456,30 +484,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_broadcaster_is_restarted_and_serves_again() {
+    async fn a_failed_exporter_is_restarted_and_serves_again() {
         let (engine, _dir) = engine().await;
-        assert_delivers(&engine, "job:a").await;
-        let before = engine.broadcaster_cell().get_id();
-
-        engine.broadcaster.get().cast(BroadcasterMsg::Crash).unwrap();
+        assert_answers(&engine).await;
+        let before = engine.exporter_cell().get_id();
+        engine.exporter_cell().kill();
         wait_for_restarts(&engine, 1).await;
-        assert_ne!(engine.broadcaster_cell().get_id(), before);
-        assert_delivers(&engine, "job:a").await;
-
-        engine.broadcaster_cell().kill();
-        wait_for_restarts(&engine, 2).await;
-        assert_delivers(&engine, "jobs").await;
-        engine.shutdown().await;
-    }
-
-    #[tokio::test]
-    async fn subscribers_of_a_crashed_broadcaster_see_the_channel_close() {
-        let (engine, _dir) = engine().await;
-        let mut rx = engine.subscribe("jobs").await.unwrap();
-        assert_eq!(engine.subscriber_count("jobs").await.unwrap(), 1);
-        engine.broadcaster.get().cast(BroadcasterMsg::Crash).unwrap();
-        let closed = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.unwrap();
-        assert!(matches!(closed, Err(broadcast::error::RecvError::Closed)));
+        assert_ne!(engine.exporter_cell().get_id(), before);
+        assert_answers(&engine).await;
         engine.shutdown().await;
     }
 }

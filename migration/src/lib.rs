@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial_schema;
 mod m20261205_000002_gallery_seq_index;
+mod m20261206_000003_gallery_jobs;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_initial_schema::Migration),
             Box::new(m20261205_000002_gallery_seq_index::Migration),
+            Box::new(m20261206_000003_gallery_jobs::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ use crate::app::AppState;
 
 pub struct GalleryBatchApi;
 
-const MAX_IDS: usize = 1000;
+pub(super) const MAX_IDS: usize = 1000;
 /// Thumbnail status polls are small: at most a page or two of ids.
 const MAX_STATUS_IDS: usize = 100;
 
@@ -38,7 +38,7 @@ pub struct BatchFavoriteRequest {
     pub favorite: bool,
 }
 
-fn id_problems(ids: &[String], max: usize) -> Vec<(String, String)> {
+pub(super) fn id_problems(ids: &[String], max: usize) -> Vec<(String, String)> {
     let cleaned: Vec<&str> = ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()).collect();
     let mut seen = std::collections::HashSet::new();
     if ids.len() > max {
@@ -105,7 +105,7 @@ pub struct BatchResult {
     pub missing_ids: Vec<String>,
 }
 
-fn cleaned(ids: &[String]) -> Vec<String> {
+pub(super) fn cleaned(ids: &[String]) -> Vec<String> {
     ids.iter().map(|id| id.trim().to_string()).filter(|id| !id.is_empty()).collect()
 }
 

@@ -1,7 +1,5 @@
 //! A gallery row as clients see it (list, detail, favorite): every key present, `null` when unknown.
 
-use std::path::Path;
-
 use panel_actors::media::thumbs::thumbnail_name;
 use panel_actors::store::gallery::GalleryRow;
 use poem_openapi::Object;
@@ -55,23 +53,7 @@ pub struct GalleryEntry {
     pub bytes: Option<i64>,
 }
 
-/// Whether a request's file name is one the gallery could have written (no paths, known extension).
-pub fn safe_filename(name: &str, thumbnails: bool) -> bool {
-    let extensions: &[&str] = if thumbnails {
-        &["webp"]
-    } else {
-        &["avif", "bmp", "gif", "heic", "heif", "ico", "jpg", "jpeg", "png", "tif", "tiff", "webp"]
-    };
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\', '\0'])
-        && Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name)
-        && Path::new(name)
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
-}
+pub use panel_actors::media::names::safe_filename;
 
 impl GalleryEntry {
     /// `queued` tells whether the row's thumbnail waits in the queue.

@@ -32,11 +32,11 @@ pub enum EventStreamResponse {
     Stream(Binary<poem::Body>, #[oai(header = "Cache-Control")] String, #[oai(header = "X-Accel-Buffering")] String),
 }
 
-fn stream(body: poem::Body) -> EventStreamResponse {
+pub fn event_stream(body: poem::Body) -> EventStreamResponse {
     EventStreamResponse::Stream(Binary(body), "private, no-store".into(), "no".into())
 }
 
-fn slot(state: &AppState, req: &Request) -> ApiResult<SseSlot> {
+pub fn sse_slot(state: &AppState, req: &Request) -> ApiResult<SseSlot> {
     let config = state.settings.current();
     let client = req.extensions().get::<RequestContext>().map(|ctx| ctx.client.key()).unwrap_or_default();
     state
@@ -59,7 +59,7 @@ impl JobEventsApi {
     /// job ends.
     #[oai(path = "/api/generate/jobs/events", method = "get", operation_id = "jobs_events")]
     async fn jobs_events(&self, state: Data<&Arc<AppState>>, req: &Request) -> ApiResult<EventStreamResponse> {
-        let slot = slot(&state, req)?;
+        let slot = sse_slot(&state, req)?;
         let feed = state.engine.job_feed().subscribe_list();
         let ttl = state.settings.current().sse_ttl;
         let body = sse::stream(slot, ttl, move |mut writer| async move {
@@ -87,7 +87,7 @@ impl JobEventsApi {
                 }
             }
         });
-        Ok(stream(body))
+        Ok(event_stream(body))
     }
     /// One job as `event: job` on every change; the stream ends after the job ends.
     #[oai(path = "/api/generate/:job_id/events", method = "get", operation_id = "job_events")]
@@ -104,7 +104,7 @@ impl JobEventsApi {
             Some(_) => None,
             None => Some(stored_frame(&state, &id).await?.ok_or_else(not_found)?),
         };
-        let slot = slot(&state, req)?;
+        let slot = sse_slot(&state, req)?;
         let state = state.0.clone();
         let ttl = state.settings.current().sse_ttl;
         let body = sse::stream(slot, ttl, move |mut writer| async move {
@@ -129,7 +129,7 @@ impl JobEventsApi {
             }
             Ok(())
         });
-        Ok(stream(body))
+        Ok(event_stream(body))
     }
 }
 

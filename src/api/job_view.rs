@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{FixedOffset, SecondsFormat};
 use panel_actors::store::jobs::{JobRow, UnitRow};
-use panel_actors::store::time::from_db;
 use poem_openapi::Object;
 
 #[derive(Debug, Clone, PartialEq, Object, serde::Serialize, serde::Deserialize)]
@@ -174,13 +172,4 @@ pub fn image_url(filename: &str, public_image_base: Option<&str>) -> String {
     }
 }
 
-pub fn utc(stored: &str) -> String {
-    from_db(stored).map(|at| at.to_rfc3339_opts(SecondsFormat::Micros, false)).unwrap_or_else(|| stored.to_string())
-}
-
-pub fn beijing(stored: &str) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    from_db(stored)
-        .map(|at| at.with_timezone(&offset).to_rfc3339_opts(SecondsFormat::Micros, false))
-        .unwrap_or_else(|| stored.to_string())
-}
+pub use panel_actors::store::time::{shown_beijing as beijing, shown_utc as utc};

@@ -8,6 +8,7 @@ pub mod error;
 pub mod gallery;
 pub mod gallery_batch;
 pub mod gallery_counts;
+pub mod gallery_export;
 pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;
@@ -69,6 +70,7 @@ use access::AccessApi;
 use edits::EditsApi;
 use gallery::GalleryApi;
 use gallery_batch::GalleryBatchApi;
+use gallery_export::GalleryExportApi;
 use generate::GenerateApi;
 use health::HealthApi;
 use job_events::JobEventsApi;
@@ -99,7 +101,7 @@ apis!(
     JobEventsApi,
     JobsApi,
     GalleryApi,
-    GalleryBatchApi,
+    (GalleryBatchApi, GalleryExportApi),
     MediaApi,
 );
 

@@ -50,7 +50,8 @@ where
         // A body cut short by the size limit surfaces here as a read error; the security layer
         // turns it into 413 because it saw the limit trip.
         let bytes = body.take()?.into_vec().await.map_err(|_| ApiError::too_large())?;
-        let bytes = if OPTIONAL && bytes.iter().all(u8::is_ascii_whitespace) { b"{}".to_vec() } else { bytes };
+        let left_out = bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null";
+        let bytes = if OPTIONAL && left_out { b"{}".to_vec() } else { bytes };
         let value: T = parse(&bytes).map_err(ApiError::validation)?;
         let problems = value.validate();
         if problems.is_empty() {

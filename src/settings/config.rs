@@ -85,6 +85,7 @@ pub struct Config {
     pub max_upstream_json_bytes: u64,
     pub max_pending_edit_source_bytes: u64,
     pub max_active_jobs: usize,
+    pub max_active_export_jobs: usize,
     pub max_queued_jobs: u64,
     pub job_history_max_rows: u64,
     pub public_image_base_url: Option<String>,
@@ -220,6 +221,7 @@ impl Config {
             max_upstream_json_bytes: (r.int("MAX_UPSTREAM_JSON_MB") as u64).saturating_mul(MIB),
             max_pending_edit_source_bytes: (r.int("MAX_PENDING_EDIT_SOURCE_MB") as u64).saturating_mul(MIB),
             max_active_jobs: r.int("MAX_ACTIVE_GENERATE_JOBS") as usize,
+            max_active_export_jobs: r.int("MAX_ACTIVE_EXPORT_JOBS") as usize,
             max_queued_jobs: r.int("MAX_QUEUED_GENERATE_JOBS") as u64,
             job_history_max_rows: r.int("JOB_HISTORY_MAX_ROWS") as u64,
             public_image_base_url: Some(r.text("PUBLIC_IMAGE_BASE_URL").trim_end_matches('/').to_string())

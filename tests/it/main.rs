@@ -9,6 +9,7 @@ mod docs_and_drift;
 mod edits;
 mod engine;
 mod errors;
+mod export;
 mod frontend;
 mod gallery;
 mod generate;

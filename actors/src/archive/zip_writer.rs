@@ -44,15 +44,34 @@ fn needs_zip64_end(entries: u64, central_start: u64, central_size: u64) -> bool 
     entries > ZIP64_ENTRIES || central_start >= ZIP64_THRESHOLD || central_size >= ZIP64_THRESHOLD
 }
 
+/// The exact length of an archive, entry by entry, in the order they will be written.
+#[derive(Debug, Clone, Default)]
+pub struct ArchiveLength {
+    offset: u64,
+    central: u64,
+    count: u64,
+}
+
+impl ArchiveLength {
+    /// An entry whose name is `name_len` bytes long and whose data is `size` bytes.
+    pub fn add(&mut self, name_len: u64, size: u64) {
+        self.central += CENTRAL_HEADER + name_len + central_extra_len(size, self.offset);
+        self.offset += local_len(name_len, size);
+        self.count += 1;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.offset + self.central + end_len(self.count, self.offset, self.central)
+    }
+}
+
 /// The exact length of an archive of entries given as (name length in bytes, data size), in order.
 pub fn archive_len(entries: impl IntoIterator<Item = (u64, u64)>) -> u64 {
-    let (mut offset, mut central, mut count) = (0u64, 0u64, 0u64);
+    let mut length = ArchiveLength::default();
     for (name_len, size) in entries {
-        central += CENTRAL_HEADER + name_len + central_extra_len(size, offset);
-        offset += local_len(name_len, size);
-        count += 1;
+        length.add(name_len, size);
     }
-    offset + central + end_len(count, offset, central)
+    length.total()
 }
 
 /// An MS-DOS date and time, the only timestamp plain ZIP headers hold.

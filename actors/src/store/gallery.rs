@@ -390,3 +390,21 @@ pub async fn favorite_many(db: &DatabaseConnection, ids: &[String], favorite: bo
     txn.commit().await?;
     Ok(found)
 }
+
+/// The rows with these ids (any order).
+pub async fn rows_by_ids(db: &DatabaseConnection, ids: &[String]) -> StoreResult<Vec<GalleryRow>> {
+    Ok(entry::Entity::find().filter(entry::Column::Id.is_in(ids.to_vec())).all(db).await?)
+}
+
+/// Which of these image file names wait in the thumbnail queue.
+pub async fn queued_among(db: &DatabaseConnection, filenames: &[String]) -> StoreResult<Vec<String>> {
+    if filenames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks = vec!["?"; filenames.len()].join(", ");
+    let values = filenames.iter().map(|f| f.clone().into()).collect();
+    let rows = db
+        .query_all_raw(statement(format!("SELECT filename FROM thumbnail_queue WHERE filename IN ({marks})"), values))
+        .await?;
+    Ok(rows.into_iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect())
+}
