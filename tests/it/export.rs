@@ -231,3 +231,29 @@ async fn selected_downloads_list_what_is_missing_and_exports_respect_the_limit()
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_download_ends_the_export_as_an_error() {
+    let app = spawn_app().await;
+    let cookie = app.unlock().await;
+    // More than the stream and socket buffers hold, so the writer is still busy when the client goes.
+    for i in 0..48 {
+        seed(&app, &format!("big-{i}.png"), &vec![i as u8 + 1; 1 << 20], "2026-11-01T08:00:00.000000Z").await;
+    }
+    let job: Value =
+        api(&app, &cookie, Method::POST, "/api/gallery/direct-export-jobs", None).await.json().await.unwrap();
+    let id = job["job_id"].as_str().unwrap().to_string();
+    let mut download = app.get_with_cookie(&format!("/api/download-all?export_job_id={id}"), &cookie).await;
+    assert_eq!(download.status(), 200);
+    let first = download.chunk().await.unwrap().expect("a first chunk");
+    assert!(first.starts_with(b"PK\x03\x04"));
+    drop(download);
+
+    let done = wait_for_end(&app, &cookie, &format!("/api/gallery/direct-export-jobs/{id}")).await;
+    assert_eq!(done["status"], "error", "{done}");
+    assert_eq!(done["message"], "Direct ZIP download interrupted");
+    assert_eq!(done["error"], "Client disconnected before ZIP streaming completed");
+    assert!(done["bytes_written"].as_i64() < done["bytes_total"].as_i64());
+    let scratch: Vec<_> = std::fs::read_dir(app.data_dir().join("exports")).unwrap().collect();
+    assert!(scratch.is_empty(), "scratch files are removed: {scratch:?}");
+}
