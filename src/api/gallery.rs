@@ -174,6 +174,26 @@ fn date_bound(value: &str, end_of_day: bool) -> ApiResult<String> {
     Err(invalid())
 }
 
+/// Gallery filters from request text: blanks mean "no filter", dates become stored-form UTC bounds.
+pub(super) fn filter_of(
+    prompt: &Option<String>,
+    model: &Option<String>,
+    preset: &Option<String>,
+    size: &Option<String>,
+    date_from: &Option<String>,
+    date_to: &Option<String>,
+) -> ApiResult<GalleryFilter> {
+    Ok(GalleryFilter {
+        prompt: text(prompt),
+        model: text(model),
+        preset: text(preset),
+        size: text(size),
+        created_from: text(date_from).map(|d| date_bound(&d, false)).transpose()?,
+        created_to: text(date_to).map(|d| date_bound(&d, true)).transpose()?,
+        favorite: None,
+    })
+}
+
 fn text(value: &Option<String>) -> Option<String> {
     value.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
@@ -203,15 +223,8 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
     if direction != "next" && direction != "prev" {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "Invalid gallery cursor direction"));
     }
-    let filter = GalleryFilter {
-        prompt: text(&query.prompt),
-        model: text(&query.model),
-        preset: text(&query.preset),
-        size: text(&query.size),
-        created_from: text(&query.date_from).map(|d| date_bound(&d, false)).transpose()?,
-        created_to: text(&query.date_to).map(|d| date_bound(&d, true)).transpose()?,
-        favorite: query.favorite,
-    };
+    let filter = filter_of(&query.prompt, &query.model, &query.preset, &query.size, &query.date_from, &query.date_to)
+        .map(|filter| GalleryFilter { favorite: query.favorite, ..filter })?;
     let requested = query.page.unwrap_or(1).max(1) as u64;
     let size = query.page_size.unwrap_or(9).clamp(1, 100) as u64;
     let include_counts = query.include_counts.unwrap_or(true);

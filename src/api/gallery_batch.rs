@@ -27,14 +27,21 @@ const MAX_STATUS_IDS: usize = 100;
 #[oai(deny_unknown_fields)]
 pub struct BatchRequest {
     /// Gallery image ids (at most 1000, no duplicates).
-    pub ids: Vec<String>,
+    #[oai(nullable)]
+    pub ids: Option<Vec<String>>,
+    /// A token from `POST /api/gallery/batch/selection-tokens`, instead of ids.
+    #[oai(nullable)]
+    pub selection_token: Option<String>,
 }
 
 #[derive(Debug, Object, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct BatchFavoriteRequest {
-    pub ids: Vec<String>,
+    #[oai(nullable)]
+    pub ids: Option<Vec<String>>,
+    #[oai(nullable)]
+    pub selection_token: Option<String>,
     pub favorite: bool,
 }
 
@@ -54,15 +61,44 @@ pub(super) fn id_problems(ids: &[String], max: usize) -> Vec<(String, String)> {
     }
 }
 
+/// Exactly one of `ids` and `selection_token` (a blank token counts as none).
+pub(super) fn choice_problems(ids: &Option<Vec<String>>, token: &Option<String>) -> Vec<(String, String)> {
+    let token = token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    match (ids, token) {
+        (Some(ids), None) => id_problems(ids, MAX_IDS),
+        (None, Some(token)) if token.chars().count() > 128 => {
+            vec![("selection_token".into(), "String should have at most 128 characters".into())]
+        }
+        (None, Some(_)) => Vec::new(),
+        _ => vec![(String::new(), "Provide exactly one of ids or selection_token".into())],
+    }
+}
+
+/// What a batch call acts on.
+pub(super) enum Target {
+    Ids(Vec<String>),
+    Matching(panel_actors::store::gallery::GalleryFilter),
+}
+
+pub(super) async fn target(state: &AppState, ids: &Option<Vec<String>>, token: &Option<String>) -> ApiResult<Target> {
+    match ids {
+        Some(ids) => Ok(Target::Ids(cleaned(ids))),
+        None => Ok(Target::Matching(super::gallery_selection::resolve(state, token.as_deref().unwrap_or("")).await?)),
+    }
+}
+
+/// Rows a statement handles at once (SQLite bounds the values of one statement).
+const CHUNK: usize = 500;
+
 impl Validate for BatchRequest {
     fn validate(&self) -> Vec<(String, String)> {
-        id_problems(&self.ids, MAX_IDS)
+        choice_problems(&self.ids, &self.selection_token)
     }
 }
 
 impl Validate for BatchFavoriteRequest {
     fn validate(&self) -> Vec<(String, String)> {
-        id_problems(&self.ids, MAX_IDS)
+        choice_problems(&self.ids, &self.selection_token)
     }
 }
 
@@ -139,8 +175,17 @@ impl GalleryBatchApi {
         state: Data<&Arc<AppState>>,
         body: StrictJson<BatchRequest>,
     ) -> ApiResult<Json<BatchResult>> {
-        let ids = cleaned(&body.0.ids);
-        let (found, unused) = store::delete_many(&state.db, &ids).await.map_err(store_failed)?;
+        let (ids, by_token) = match target(&state, &body.0.ids, &body.0.selection_token).await? {
+            Target::Ids(ids) => (ids, false),
+            Target::Matching(filter) => (store::ids_matching(&state.db, &filter).await.map_err(store_failed)?, true),
+        };
+        let (mut found, mut unused) = (Vec::new(), Vec::new());
+        for chunk in ids.chunks(CHUNK) {
+            let (deleted, freed) = store::delete_many(&state.db, chunk).await.map_err(store_failed)?;
+            found.extend(deleted);
+            unused.extend(freed);
+        }
+        let ids = if by_token { found.clone() } else { ids };
         let config = state.settings.current();
         let mut files = 0;
         for name in &unused {
@@ -191,8 +236,15 @@ impl GalleryBatchApi {
         state: Data<&Arc<AppState>>,
         body: StrictJson<BatchFavoriteRequest>,
     ) -> ApiResult<Json<BatchResult>> {
-        let ids = cleaned(&body.0.ids);
-        let found = store::favorite_many(&state.db, &ids, body.0.favorite).await.map_err(store_failed)?;
+        let (ids, by_token) = match target(&state, &body.0.ids, &body.0.selection_token).await? {
+            Target::Ids(ids) => (ids, false),
+            Target::Matching(filter) => (store::ids_matching(&state.db, &filter).await.map_err(store_failed)?, true),
+        };
+        let mut found = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            found.extend(store::favorite_many(&state.db, chunk, body.0.favorite).await.map_err(store_failed)?);
+        }
+        let ids = if by_token { found.clone() } else { ids };
         Ok(Json(result(&ids, &found, 0)?))
     }
 }

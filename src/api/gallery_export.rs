@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
-use super::gallery_batch::{MAX_IDS, cleaned, id_problems};
+use super::gallery_batch::{Target, choice_problems, cleaned, target};
 use super::job_events::{EventStreamResponse, event_stream, sse_slot};
 use super::strict_json::{OptionalJson, StrictJson, Validate};
 use crate::app::AppState;
@@ -92,12 +92,22 @@ impl GalleryExportJobStatus {
 #[oai(deny_unknown_fields)]
 pub struct GalleryExportRequest {
     /// Gallery image ids (at most 1000, no duplicates), exported in this order.
+    #[oai(nullable)]
     pub ids: Option<Vec<String>>,
+    /// A token from `POST /api/gallery/batch/selection-tokens`: the images matching it when the
+    /// export runs.
+    #[oai(nullable)]
+    pub selection_token: Option<String>,
 }
 
 impl Validate for GalleryExportRequest {
     fn validate(&self) -> Vec<(String, String)> {
-        self.ids.as_deref().map(|ids| id_problems(ids, MAX_IDS)).unwrap_or_default()
+        let token = self.selection_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        match (&self.ids, token) {
+            (Some(_), Some(_)) => vec![(String::new(), "Provide ids or selection_token, not both".into())],
+            (None, None) => Vec::new(),
+            _ => choice_problems(&self.ids, &self.selection_token),
+        }
     }
 }
 
@@ -107,12 +117,16 @@ impl Validate for GalleryExportRequest {
 #[oai(deny_unknown_fields)]
 pub struct GalleryDownloadRequest {
     /// Gallery image ids (at most 1000, no duplicates), in archive order.
-    pub ids: Vec<String>,
+    #[oai(nullable)]
+    pub ids: Option<Vec<String>>,
+    /// A token from `POST /api/gallery/batch/selection-tokens`, instead of ids.
+    #[oai(nullable)]
+    pub selection_token: Option<String>,
 }
 
 impl Validate for GalleryDownloadRequest {
     fn validate(&self) -> Vec<(String, String)> {
-        id_problems(&self.ids, MAX_IDS)
+        choice_problems(&self.ids, &self.selection_token)
     }
 }
 
@@ -295,6 +309,18 @@ impl GalleryExportApi {
         body: OptionalJson<GalleryExportRequest>,
     ) -> ApiResult<Accepted> {
         let max_active = state.settings.current().max_active_export_jobs;
+        let token = body.0.selection_token.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+        if let Some(token) = token {
+            let filter = super::gallery_selection::resolve(&state, &token).await?;
+            let count = store::count(&state.db, &filter).await.map_err(|_| ApiError::internal())?;
+            if count == 0 {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "Gallery entries not found"));
+            }
+            let request =
+                ExportRequest::Tracked { requested: count, selection: Selection::Filter(filter), selected: true };
+            let job = state.engine.reserve_export(request, max_active).await.map_err(|r| refused(r, ""))?;
+            return Ok(Accepted::Job(Json(GalleryExportJobStatus::new(&job))));
+        }
         let request = match body.0.ids {
             Some(ids) => {
                 let ids = cleaned(&ids);
@@ -361,15 +387,26 @@ impl GalleryExportApi {
         body: StrictJson<GalleryDownloadRequest>,
     ) -> ApiResult<ZipReply> {
         let config = state.settings.current();
-        let ids = cleaned(&body.0.ids);
-        let rows = store::rows_by_ids(&state.db, &ids).await.map_err(|_| ApiError::internal())?;
-        if rows.is_empty() {
+        // A token's images are the rows matching it now, newest first.
+        let ids = match target(&state, &body.0.ids, &body.0.selection_token).await? {
+            Target::Ids(ids) => ids,
+            Target::Matching(filter) => {
+                store::ids_matching(&state.db, &filter).await.map_err(|_| ApiError::internal())?
+            }
+        };
+        let mut with_files = 0u64;
+        let mut found = 0usize;
+        for chunk in ids.chunks(500) {
+            let rows = store::rows_by_ids(&state.db, chunk).await.map_err(|_| ApiError::internal())?;
+            found += rows.len();
+            with_files += rows
+                .iter()
+                .filter(|r| safe_filename(&r.filename, false) && config.images_dir.join(&r.filename).is_file())
+                .count() as u64;
+        }
+        if found == 0 {
             return Err(ApiError::new(StatusCode::NOT_FOUND, "Gallery entries not found"));
         }
-        let with_files = rows
-            .iter()
-            .filter(|r| safe_filename(&r.filename, false) && config.images_dir.join(&r.filename).is_file())
-            .count() as u64;
         let requested = ids.len() as u64;
         let stream = state
             .engine

@@ -9,6 +9,7 @@ pub mod gallery;
 pub mod gallery_batch;
 pub mod gallery_counts;
 pub mod gallery_export;
+pub mod gallery_selection;
 pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;
@@ -71,6 +72,7 @@ use edits::EditsApi;
 use gallery::GalleryApi;
 use gallery_batch::GalleryBatchApi;
 use gallery_export::GalleryExportApi;
+use gallery_selection::GallerySelectionApi;
 use generate::GenerateApi;
 use health::HealthApi;
 use job_events::JobEventsApi;
@@ -101,7 +103,7 @@ apis!(
     JobEventsApi,
     JobsApi,
     GalleryApi,
-    (GalleryBatchApi, GalleryExportApi),
+    (GalleryBatchApi, GalleryExportApi, GallerySelectionApi),
     MediaApi,
 );
 

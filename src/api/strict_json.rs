@@ -57,7 +57,10 @@ where
         if problems.is_empty() {
             Ok(StrictJson(value))
         } else {
-            let detail = problems.iter().map(|(field, msg)| format!("{field} - {msg}")).collect::<Vec<_>>();
+            let detail = problems
+                .iter()
+                .map(|(field, msg)| if field.is_empty() { msg.clone() } else { format!("{field} - {msg}") })
+                .collect::<Vec<_>>();
             Err(ApiError::validation(detail.join("; ")).into())
         }
     }

@@ -257,3 +257,59 @@ async fn a_client_that_leaves_mid_download_ends_the_export_as_an_error() {
     let scratch: Vec<_> = std::fs::read_dir(app.data_dir().join("exports")).unwrap().collect();
     assert!(scratch.is_empty(), "scratch files are removed: {scratch:?}");
 }
+
+#[tokio::test]
+async fn selection_tokens_stand_for_filters_in_every_batch_action() {
+    let (app, cookie, rows) = three_images().await;
+    let post = |path: &'static str, body: Value| api(&app, &cookie, Method::POST, path, Some(body));
+    let created =
+        post("/api/gallery/batch/selection-tokens", json!({"filters": {"prompt": "middle", "model": ""}})).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    let token = created["selection_token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("sel-") && token.len() == 36, "{created}");
+    assert_eq!(created["count"], 1);
+    let none = post("/api/gallery/batch/selection-tokens", json!({"filters": {"prompt": "nothing like it"}})).await;
+    assert_envelope(none, 404, "not_found", "No images match selection").await;
+
+    let download = post("/api/gallery/batch/download", json!({"selection_token": token})).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["x-gallery-exported-count"], "1");
+    let names: Vec<String> = members(&download.bytes().await.unwrap()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["images/middle.png", "metadata.json", "metadata.ndjson"]);
+
+    let export: Value = post("/api/gallery/export-jobs", json!({"selection_token": token})).await.json().await.unwrap();
+    assert!(export["filename"].as_str().unwrap().starts_with("gpt-images-selected-"));
+    let done =
+        wait_for_end(&app, &cookie, &format!("/api/gallery/export-jobs/{}", export["job_id"].as_str().unwrap())).await;
+    assert_eq!((done["status"].as_str(), done["exported_count"].as_i64()), (Some("success"), Some(1)));
+
+    for _ in 0..2 {
+        let favorite = api(
+            &app,
+            &cookie,
+            Method::PATCH,
+            "/api/gallery/batch/favorite",
+            Some(json!({"selection_token": token, "favorite": true})),
+        )
+        .await;
+        let favorite: Value = favorite.json().await.unwrap();
+        assert_eq!(
+            (favorite["count"].as_i64(), favorite["requested_count"].as_i64()),
+            (Some(1), Some(1)),
+            "{favorite}"
+        );
+    }
+    let both = post("/api/gallery/export-jobs", json!({"ids": [rows[0].id], "selection_token": token})).await;
+    assert_envelope(both, 422, "validation_error", "Provide ids or selection_token, not both").await;
+    let neither = post("/api/gallery/batch/delete", json!({})).await;
+    assert_envelope(neither, 422, "validation_error", "Provide exactly one of ids or selection_token").await;
+    let unknown = post("/api/gallery/batch/download", json!({"selection_token": "sel-unknown"})).await;
+    assert_envelope(unknown, 404, "not_found", "Gallery selection token not found").await;
+
+    let deleted: Value =
+        post("/api/gallery/batch/delete", json!({"selection_token": token})).await.json().await.unwrap();
+    assert_eq!((deleted["count"].as_i64(), deleted["file_count"].as_i64()), (Some(1), Some(1)), "{deleted}");
+    let again = post("/api/gallery/batch/delete", json!({"selection_token": token})).await;
+    assert_envelope(again, 404, "not_found", "Gallery entries not found").await;
+}

@@ -219,15 +219,7 @@ pub async fn prepare(
             let ordered: Vec<GalleryRow> = ids.iter().filter_map(|id| rows.remove(id)).collect();
             let queued = queued_set(inputs.db, &ordered).await?;
             progress.rows(0, requested);
-            writers = tokio::task::spawn_blocking(move || {
-                for row in &ordered {
-                    writers.row(row, &images_dir, &thumbnails_dir, queued.contains(&row.filename))?;
-                }
-                Ok::<_, std::io::Error>(writers)
-            })
-            .await
-            .map_err(|_| "the export stopped unexpectedly".to_string())?
-            .map_err(io)?;
+            writers = add_rows(writers, ordered, &images_dir, &thumbnails_dir, queued).await?;
             progress.rows(requested, requested);
         }
         Selection::All | Selection::Filter(_) => {
@@ -244,17 +236,7 @@ pub async fn prepare(
                 start = PageStart::After(last.sort_seq, last.id.clone());
                 let queued = queued_set(inputs.db, &page.rows).await?;
                 processed += page.rows.len() as u64;
-                let (dir, thumbs) = (images_dir.clone(), thumbnails_dir.clone());
-                let rows = page.rows;
-                writers = tokio::task::spawn_blocking(move || {
-                    for row in &rows {
-                        writers.row(row, &dir, &thumbs, queued.contains(&row.filename))?;
-                    }
-                    Ok::<_, std::io::Error>(writers)
-                })
-                .await
-                .map_err(|_| "the export stopped unexpectedly".to_string())?
-                .map_err(io)?;
+                writers = add_rows(writers, page.rows, &images_dir, &thumbnails_dir, queued).await?;
                 progress.rows(processed, requested.max(processed));
                 if !page.more {
                     break;
@@ -288,11 +270,31 @@ pub async fn prepare(
     })
 }
 
+/// Checks the rows' files and writes their records on a blocking thread.
+async fn add_rows(
+    mut writers: Writers,
+    rows: Vec<GalleryRow>,
+    images_dir: &Path,
+    thumbnails_dir: &Path,
+    queued: HashSet<String>,
+) -> Result<Writers, String> {
+    let (images_dir, thumbnails_dir) = (images_dir.to_path_buf(), thumbnails_dir.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        for row in &rows {
+            writers.row(row, &images_dir, &thumbnails_dir, queued.contains(&row.filename))?;
+        }
+        Ok::<_, std::io::Error>(writers)
+    })
+    .await
+    .map_err(|_| "the export stopped unexpectedly".to_string())?
+    .map_err(|e| format!("cannot write the export's scratch files: {}", e.kind()))
+}
+
 async fn queued_set(db: &DatabaseConnection, rows: &[GalleryRow]) -> Result<HashSet<String>, String> {
     let names: Vec<String> = rows.iter().map(|r| r.filename.clone()).collect();
     let mut queued = HashSet::new();
     for chunk in names.chunks(PAGE_ROWS as usize) {
-        queued.extend(gallery::queued_among(db, chunk).await.map_err(|e| e.to_string())?);
+        queued.extend(gallery::queued_thumbnails(db, chunk).await.map_err(|e| e.to_string())?);
     }
     Ok(queued)
 }

@@ -74,7 +74,7 @@ pub async fn set_job_n(db: &impl sea_orm::ConnectionTrait, job_id: &str, n: i64)
 }
 
 /// Filters of a gallery listing; `None` means "no filter".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GalleryFilter {
     pub prompt: Option<String>,
     pub model: Option<String>,
@@ -396,15 +396,10 @@ pub async fn rows_by_ids(db: &DatabaseConnection, ids: &[String]) -> StoreResult
     Ok(entry::Entity::find().filter(entry::Column::Id.is_in(ids.to_vec())).all(db).await?)
 }
 
-/// Which of these image file names wait in the thumbnail queue.
-pub async fn queued_among(db: &DatabaseConnection, filenames: &[String]) -> StoreResult<Vec<String>> {
-    if filenames.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks = vec!["?"; filenames.len()].join(", ");
-    let values = filenames.iter().map(|f| f.clone().into()).collect();
-    let rows = db
-        .query_all_raw(statement(format!("SELECT filename FROM thumbnail_queue WHERE filename IN ({marks})"), values))
-        .await?;
+/// The ids of every row matching `filter`, newest first.
+pub async fn ids_matching(db: &DatabaseConnection, filter: &GalleryFilter) -> StoreResult<Vec<String>> {
+    let (clause, values) = filter.clause();
+    let sql = format!("SELECT id FROM gallery_entries WHERE {clause} ORDER BY sort_seq DESC");
+    let rows = db.query_all_raw(statement(sql, values)).await?;
     Ok(rows.into_iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect())
 }

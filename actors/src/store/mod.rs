@@ -4,6 +4,7 @@
 pub mod access_failures;
 pub mod gallery;
 pub mod gallery_jobs;
+pub mod gallery_selections;
 pub mod jobs;
 pub mod presets;
 pub mod settings_overrides;

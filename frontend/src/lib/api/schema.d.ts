@@ -779,6 +779,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gallery/batch/selection-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A token for every image matching `filters`, usable by batch actions for 15 minutes. */
+        post: operations["create_gallery_selection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/image/{filename}": {
         parameters: {
             query?: never;
@@ -866,13 +883,16 @@ export interface components {
         };
         /** BatchFavoriteRequest */
         BatchFavoriteRequest: {
-            ids: string[];
+            ids?: string[] | null;
+            selection_token?: string | null;
             favorite: boolean;
         };
         /** BatchRequest */
         BatchRequest: {
             /** @description Gallery image ids (at most 1000, no duplicates). */
-            ids: string[];
+            ids?: string[] | null;
+            /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
+            selection_token?: string | null;
         };
         /** BatchResult */
         BatchResult: {
@@ -964,7 +984,9 @@ export interface components {
          */
         GalleryDownloadRequest: {
             /** @description Gallery image ids (at most 1000, no duplicates), in archive order. */
-            ids: string[];
+            ids?: string[] | null;
+            /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
+            selection_token?: string | null;
         };
         /** GalleryEntry */
         GalleryEntry: {
@@ -1044,7 +1066,12 @@ export interface components {
          */
         GalleryExportRequest: {
             /** @description Gallery image ids (at most 1000, no duplicates), exported in this order. */
-            ids?: string[];
+            ids?: string[] | null;
+            /**
+             * @description A token from `POST /api/gallery/batch/selection-tokens`: the images matching it when the
+             *     export runs.
+             */
+            selection_token?: string | null;
         };
         /**
          * GalleryQuery
@@ -1410,6 +1437,34 @@ export interface components {
             secret_access_key?: string | null;
             /** @description Only for `POST /api/settings/r2/health`: run the credentialed remote probe. */
             use_credentials?: boolean | null;
+        };
+        /**
+         * SelectionFilters
+         * @description The same filters as a gallery search; blank strings mean "no filter".
+         */
+        SelectionFilters: {
+            prompt?: string;
+            model?: string;
+            preset?: string;
+            size?: string;
+            date_from?: string;
+            date_to?: string;
+            favorite?: boolean | null;
+        };
+        /** SelectionRequest */
+        SelectionRequest: {
+            filters: components["schemas"]["SelectionFilters"];
+        };
+        /** SelectionToken */
+        SelectionToken: {
+            /** @description `sel-<32 hex>`. */
+            selection_token: string;
+            /**
+             * Format: uint64
+             * @description Images matching now.
+             */
+            count: number;
+            expires_at: string;
         };
         /**
          * SettingsResponse
@@ -6013,6 +6068,101 @@ export interface operations {
                 };
                 content: {
                     "application/zip": string;
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_gallery_selection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SelectionRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SelectionToken"];
                 };
             };
             /** @description The request is malformed or the Host is not allowed. */
