@@ -18,6 +18,7 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
 }
 
 /// User + system CPU seconds of a process.
+#[allow(dead_code)] // not every bench reads CPU time
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();

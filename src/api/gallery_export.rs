@@ -374,7 +374,8 @@ impl GalleryExportApi {
             .header("X-Gallery-Requested-Count", job.requested_count)
             .header("X-Gallery-Exported-Count", job.exported_count)
             .header("X-Gallery-Missing-Count", job.missing_count)
-            .body(Body::from_async_read(file));
+            // Large reads: the default 4 KiB chunks cap a local download near 200 MB/s.
+            .body(Body::from_bytes_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20)));
         Ok(ZipReply(response))
     }
 
