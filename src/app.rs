@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use panel_actors::exporter::ExportSettings;
+use panel_actors::importer::ImportSettings;
 use panel_actors::store::{self, settings_overrides};
 use panel_actors::thumbnailer::ThumbnailSettings;
 use panel_actors::upkeep::UpkeepSettings;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub gallery_counts: crate::api::gallery_counts::CountCache,
     /// Counters and timings shared with the engine (`/api/metrics`).
     pub metrics: Arc<panel_actors::metrics::Metrics>,
+    /// Import uploads in flight per client (`IMPORT_UPLOADS_PER_IP_PER_MINUTE`).
+    pub import_uploads: Arc<crate::api::import_uploads::ImportUploads>,
 }
 
 pub struct Application {
@@ -82,6 +85,7 @@ impl Application {
             images_dir: config.images_dir.clone(),
             thumbnails_dir: config.thumbnails_dir.clone(),
             orphan_ttl: config.orphan_file_ttl,
+            imports_writing: Default::default(),
         };
         let metrics = Arc::new(panel_actors::metrics::Metrics::default());
         let deps = EngineDeps {
@@ -99,6 +103,10 @@ impl Application {
                 exports_dir: config.data_dir.join("exports"),
                 version: crate::version_check::current_version(&config),
             },
+            imports: ImportSettings {
+                images_dir: config.images_dir.clone(),
+                imports_dir: config.data_dir.join("imports"),
+            },
             gallery_feed: Default::default(),
         };
         let engine = Engine::start(deps).await?;
@@ -114,6 +122,7 @@ impl Application {
             sse_limiter: Arc::default(),
             gallery_counts: Default::default(),
             metrics,
+            import_uploads: Arc::default(),
         });
         Ok(Application { address, acceptor, state })
     }

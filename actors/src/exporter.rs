@@ -197,30 +197,7 @@ fn archive_name(selected: bool) -> String {
 }
 
 fn new_job(id: String, kind: &str, status: &str, message: &str, filename: String, requested: u64) -> GalleryJob {
-    let now = to_db(chrono::Utc::now());
-    GalleryJob {
-        id,
-        kind: kind.into(),
-        status: status.into(),
-        stage: "queued".into(),
-        message: message.into(),
-        progress: 0,
-        filename: Some(filename),
-        requested_count: requested as i64,
-        processed_count: 0,
-        exported_count: 0,
-        missing_count: 0,
-        imported_count: 0,
-        skipped_count: 0,
-        duplicate_count: 0,
-        bytes_total: 0,
-        bytes_written: 0,
-        payload: "{}".into(),
-        error: None,
-        created_at: now.clone(),
-        updated_at: now,
-        expires_at: None,
-    }
+    GalleryJob::created(id, kind, status, message, Some(filename), requested)
 }
 
 impl ExporterState {

@@ -7,6 +7,7 @@ pub mod dispatcher;
 pub mod exporter;
 pub mod gallery_feed;
 pub mod hex;
+pub mod importer;
 pub mod job_feed;
 pub mod job_rows;
 pub mod media;

@@ -12,6 +12,7 @@ use crate::dispatcher::{
 };
 use crate::exporter::{ExportRequest, ExportSettings, Exporter, ExporterMsg, Refusal, ZipStream};
 use crate::gallery_feed::GalleryFeed;
+use crate::importer::{ImportEnded, ImportRefusal, ImportSettings, ImportStart, Importer, ImporterMsg};
 use crate::job_feed::JobFeed;
 use crate::store::gallery_jobs::GalleryJob;
 use crate::store::jobs;
@@ -56,6 +57,7 @@ pub enum SupervisorMsg {
 
 pub struct SupervisorState {
     exporter: Arc<ChildSlot<ExporterMsg>>,
+    importer: Arc<ChildSlot<ImporterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
@@ -80,6 +82,7 @@ pub struct EngineDeps {
     /// The live job feed SSE streams read; it outlives dispatcher restarts.
     pub feed: Arc<JobFeed>,
     pub exports: ExportSettings,
+    pub imports: ImportSettings,
     /// The live feed of gallery jobs (exports, imports, syncs).
     pub gallery_feed: Arc<GalleryFeed>,
 }
@@ -87,6 +90,7 @@ pub struct EngineDeps {
 /// The children's current references, handed to `Engine` once the supervisor is up.
 pub struct Children {
     exporter: Arc<ChildSlot<ExporterMsg>>,
+    importer: Arc<ChildSlot<ImporterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
 }
@@ -100,6 +104,22 @@ impl Supervisor {
     ) -> Result<ActorRef<ExporterMsg>, ActorProcessingErr> {
         let args = (deps.db.clone(), deps.exports.clone(), deps.gallery_feed.clone());
         let (actor, _) = Actor::spawn_linked(None, Exporter, args, myself.get_cell()).await?;
+        Ok(actor)
+    }
+
+    async fn spawn_importer(
+        myself: &ActorRef<SupervisorMsg>,
+        deps: &EngineDeps,
+        thumbnailer: &Arc<ChildSlot<ThumbnailerMsg>>,
+    ) -> Result<ActorRef<ImporterMsg>, ActorProcessingErr> {
+        let args = (
+            deps.db.clone(),
+            deps.imports.clone(),
+            deps.gallery_feed.clone(),
+            thumbnailer.clone(),
+            deps.upkeep.imports_writing.clone(),
+        );
+        let (actor, _) = Actor::spawn_linked(None, Importer, args, myself.get_cell()).await?;
         Ok(actor)
     }
 
@@ -164,11 +184,16 @@ impl Actor for Supervisor {
         let webhooks = ChildSlot::new(Self::spawn_webhooks(&myself, &deps).await?);
         let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
         let upkeep = ChildSlot::new(Self::spawn_upkeep(&myself, &deps).await?);
+        let importer = ChildSlot::new(Self::spawn_importer(&myself, &deps, &thumbnailer).await?);
         let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &webhooks, &thumbnailer).await?);
-        let children =
-            Children { exporter: exporter.clone(), dispatcher: dispatcher.clone(), thumbnailer: thumbnailer.clone() };
+        let children = Children {
+            exporter: exporter.clone(),
+            importer: importer.clone(),
+            dispatcher: dispatcher.clone(),
+            thumbnailer: thumbnailer.clone(),
+        };
         let _ = ready.send(children);
-        Ok(SupervisorState { exporter, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
+        Ok(SupervisorState { exporter, importer, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -206,6 +231,10 @@ impl Actor for Supervisor {
             // Exports it was running have lost their writer; the new one marks them failed.
             state.exporter.replace(Self::spawn_exporter(&myself, &state.deps).await?);
             state.restarts += 1;
+        } else if cell.get_id() == state.importer.get().get_id() {
+            // An import it was running ends without a commit; the new one marks it failed.
+            state.importer.replace(Self::spawn_importer(&myself, &state.deps, &state.thumbnailer).await?);
+            state.restarts += 1;
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
             state
@@ -231,6 +260,7 @@ impl Actor for Supervisor {
 pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     exporter: Arc<ChildSlot<ExporterMsg>>,
+    importer: Arc<ChildSlot<ImporterMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
     db: sea_orm::DatabaseConnection,
@@ -253,6 +283,7 @@ impl Engine {
         Ok(Engine {
             supervisor,
             exporter: children.exporter,
+            importer: children.importer,
             dispatcher: children.dispatcher,
             thumbnailer: children.thumbnailer,
             db,
@@ -400,6 +431,33 @@ impl Engine {
         self.call_exporter(|reply| ExporterMsg::Download { job_id, reply }).await?
     }
 
+    /// Starts an import of a checked archive; the receiver gets the job's final state.
+    pub async fn start_import(
+        &self,
+        start: ImportStart,
+    ) -> Result<(GalleryJob, tokio::sync::oneshot::Receiver<ImportEnded>), ImportRefusal> {
+        let start = Box::new(start);
+        self.call_importer(|reply| ImporterMsg::Start { start, reply }).await?
+    }
+
+    pub async fn import_status(&self, job_id: &str) -> Result<Option<GalleryJob>, ImportRefusal> {
+        let job_id = job_id.to_string();
+        self.call_importer(|reply| ImporterMsg::Status { job_id, reply }).await
+    }
+
+    async fn call_importer<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<T>) -> ImporterMsg,
+    ) -> Result<T, ImportRefusal> {
+        // No timeout: a start that answers late still happened, so waiting is the only honest reply.
+        self.importer
+            .get()
+            .call(build, None)
+            .await
+            .map_err(|e| ImportRefusal::Failed(format!("the importer is not answering: {e}")))?
+            .success_or(ImportRefusal::Failed("the importer did not reply".into()))
+    }
+
     /// How many children the supervisor has restarted since start.
     pub async fn restart_count(&self) -> Result<u64, EngineError> {
         ractor::call_t!(self.supervisor, SupervisorMsg::RestartCount, CALL_TIMEOUT.as_millis() as u64)
@@ -458,6 +516,7 @@ mod tests {
             images_dir: dir.path().join("images"),
             thumbnails_dir: dir.path().join("images/thumbs"),
             orphan_ttl: Duration::from_secs(300),
+            imports_writing: Default::default(),
         };
         (
             Engine::start(EngineDeps {
@@ -474,6 +533,10 @@ mod tests {
                     thumbnails_dir: dir.path().join("images/thumbs"),
                     exports_dir: dir.path().join("data/exports"),
                     version: "test".into(),
+                },
+                imports: ImportSettings {
+                    images_dir: dir.path().join("images"),
+                    imports_dir: dir.path().join("data/imports"),
                 },
                 gallery_feed: Default::default(),
             })

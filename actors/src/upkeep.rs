@@ -1,10 +1,13 @@
 //! Storage upkeep: at start, gallery rows whose image file is gone are removed; at start and then every
 //! minute, image and thumbnail files that no row references are deleted once they are older than the
-//! orphan TTL (a file written just before its row is inserted is never collected). Disk scans run on
+//! orphan TTL (a file written just before its row is inserted is never collected, and nothing is
+//! collected while an import has files waiting for their rows). Disk scans run on
 //! blocking threads.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
@@ -19,6 +22,8 @@ pub struct UpkeepSettings {
     pub images_dir: PathBuf,
     pub thumbnails_dir: PathBuf,
     pub orphan_ttl: Duration,
+    /// Imports writing files whose rows are not committed yet; collection waits while any run.
+    pub imports_writing: Arc<AtomicUsize>,
 }
 
 pub enum UpkeepMsg {
@@ -100,6 +105,10 @@ pub async fn remove_rows_without_files(
 
 /// Deletes unreferenced image and thumbnail files older than the TTL; returns how many.
 pub async fn collect(db: &DatabaseConnection, settings: &UpkeepSettings) {
+    if settings.imports_writing.load(Ordering::SeqCst) > 0 {
+        tracing::debug!("orphan collection waits for a running import");
+        return;
+    }
     let referenced: HashSet<String> = match filenames(db).await {
         Ok(names) => names.into_iter().collect(),
         Err(err) => {

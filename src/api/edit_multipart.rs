@@ -1,16 +1,30 @@
-//! The edits routes stream their multipart body (files go straight to disk under size caps), so they
-//! take poem's raw `Multipart`. This extractor wraps it and describes the form in the OpenAPI document,
-//! so generated clients know the fields.
+//! Routes that stream a multipart body (files go straight to disk under size caps) take poem's raw
+//! `Multipart`. `Form` wraps it and describes the form in the OpenAPI document, so generated clients
+//! know the fields: the edit form and the import upload.
+
+use std::marker::PhantomData;
 
 use poem::web::Multipart;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-/// The multipart body of `POST /api/edits` and `POST /api/edits/from-gallery/{image_id}`.
-pub struct EditMultipart(pub Multipart);
+/// A form's name and schema in the OpenAPI document.
+pub trait FormSchema: Send + Sync {
+    const NAME: &'static str;
+    fn schema() -> MetaSchema;
+}
 
-const SCHEMA_NAME: &str = "EditForm";
+/// A streamed multipart body described by `S`.
+pub struct Form<S>(pub Multipart, PhantomData<S>);
+
+/// The multipart body of `POST /api/edits` and `POST /api/edits/from-gallery/{image_id}`.
+pub type EditMultipart = Form<EditForm>;
+/// The multipart body of `POST /api/import`.
+pub type ImportMultipart = Form<ImportForm>;
+
+pub struct EditForm;
+pub struct ImportForm;
 
 fn text(description: &'static str) -> MetaSchemaRef {
     MetaSchemaRef::Inline(Box::new(MetaSchema { description: Some(description), ..MetaSchema::new("string") }))
@@ -20,13 +34,24 @@ fn file(description: &'static str) -> MetaSchema {
     MetaSchema { description: Some(description), ..MetaSchema::new_with_format("string", "binary") }
 }
 
-impl<'a> ApiExtractor<'a> for EditMultipart {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
+impl FormSchema for ImportForm {
+    const NAME: &'static str = "ImportForm";
 
-    fn register(registry: &mut Registry) {
-        registry.create_schema::<Self, _>(SCHEMA_NAME.to_string(), |_| MetaSchema {
+    fn schema() -> MetaSchema {
+        MetaSchema {
+            description: Some("A gallery ZIP archive, as made by an export."),
+            required: vec!["archive"],
+            properties: vec![("archive", MetaSchemaRef::Inline(Box::new(file("The ZIP archive."))))],
+            ..MetaSchema::new("object")
+        }
+    }
+}
+
+impl FormSchema for EditForm {
+    const NAME: &'static str = "EditForm";
+
+    fn schema() -> MetaSchema {
+        MetaSchema {
             description: Some("Edit request: text fields as in `GenerateBody` plus the source images."),
             required: vec!["prompt"],
             properties: vec![
@@ -50,7 +75,17 @@ impl<'a> ApiExtractor<'a> for EditMultipart {
                 ),
             ],
             ..MetaSchema::new("object")
-        });
+        }
+    }
+}
+
+impl<'a, S: FormSchema + 'static> ApiExtractor<'a> for Form<S> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(S::NAME.to_string(), |_| S::schema());
     }
 
     fn request_meta() -> Option<MetaRequest> {
@@ -58,7 +93,7 @@ impl<'a> ApiExtractor<'a> for EditMultipart {
             description: None,
             content: vec![MetaMediaType {
                 content_type: "multipart/form-data",
-                schema: MetaSchemaRef::Reference(SCHEMA_NAME.to_string()),
+                schema: MetaSchemaRef::Reference(S::NAME.to_string()),
             }],
             required: true,
         })
@@ -69,6 +104,6 @@ impl<'a> ApiExtractor<'a> for EditMultipart {
         body: &mut RequestBody,
         _options: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        Ok(EditMultipart(<Multipart as FromRequest>::from_request(request, body).await?))
+        Ok(Form(<Multipart as FromRequest>::from_request(request, body).await?, PhantomData))
     }
 }

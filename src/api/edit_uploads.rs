@@ -47,19 +47,7 @@ pub struct EditForm {
 
 /// What a file's name, type or bytes say its format is.
 fn format_of_extension(name: &str) -> Option<&'static str> {
-    let extension = Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
-    Some(match extension.as_str() {
-        "png" => "png",
-        "jpg" | "jpeg" => "jpeg",
-        "gif" => "gif",
-        "webp" => "webp",
-        "bmp" => "bmp",
-        "tif" | "tiff" => "tiff",
-        "ico" => "ico",
-        "avif" => "avif",
-        "heic" | "heif" => "heif",
-        _ => return None,
-    })
+    panel_actors::media::validate::format_of_extension(Path::new(name).extension()?.to_str()?)
 }
 
 fn format_of_content_type(content_type: &str) -> Option<&'static str> {
@@ -91,16 +79,10 @@ pub fn content_type_of(format: &str) -> &'static str {
     }
 }
 
-/// The `heif-convert` tool (Debian's libheif-examples), when installed.
-fn heif_convert() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("heif-convert")).find(|candidate| candidate.is_file())
-}
-
 /// Replaces an AVIF/HEIC file with its PNG rendering, through `heif-convert` in a subprocess with a
 /// cleared environment and a time limit.
 async fn convert_to_png(path: &Path) -> Result<(), ApiError> {
-    let tool = heif_convert().ok_or_else(|| {
+    let tool = panel_actors::media::heif::tool().ok_or_else(|| {
         ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "AVIF and HEIC images cannot be decoded by this server")
     })?;
     let output = path.with_extension("converted.png");

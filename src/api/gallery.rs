@@ -132,7 +132,7 @@ impl GalleryQuery {
     }
 }
 
-fn parse_bool(name: &str, value: Option<String>) -> ApiResult<Option<bool>> {
+pub(crate) fn parse_bool(name: &str, value: Option<String>) -> ApiResult<Option<bool>> {
     match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
         None => Ok(None),
         Some(v) if ["true", "1", "yes", "on", "t", "y"].contains(&v.as_str()) => Ok(Some(true)),

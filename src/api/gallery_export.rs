@@ -23,10 +23,10 @@ use serde::Deserialize;
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
 use super::gallery_batch::{Target, choice_problems, cleaned, target};
-use super::job_events::{EventStreamResponse, event_stream, sse_slot};
+use super::gallery_job_events::job_stream;
+use super::job_events::EventStreamResponse;
 use super::strict_json::{OptionalJson, StrictJson, Validate};
 use crate::app::AppState;
-use crate::web::sse;
 
 pub struct GalleryExportApi;
 
@@ -229,27 +229,11 @@ async fn export_events(
     kind: &'static str,
     not_found: &'static str,
 ) -> ApiResult<EventStreamResponse> {
-    let first = status_of(state, &job_id, kind, not_found).await?;
     let live = state.engine.gallery_feed().subscribe(&job_id);
-    let slot = sse_slot(state, req)?;
-    let ttl = state.settings.current().sse_ttl;
-    let body = sse::stream(slot, ttl, move |mut writer| async move {
-        let Some(mut changes) = live else {
-            let data = serde_json::to_value(GalleryExportJobStatus::new(&first)).unwrap_or_default();
-            return writer.event("export", &data).await;
-        };
-        changes.mark_changed();
-        while writer.wait(changes.changed()).await?.is_ok() {
-            let job = changes.borrow_and_update().clone();
-            let data = serde_json::to_value(GalleryExportJobStatus::new(&job)).unwrap_or_default();
-            writer.event("export", &data).await?;
-            if job.is_terminal() {
-                break;
-            }
-        }
-        Ok(())
-    });
-    Ok(event_stream(body))
+    let first = status_of(state, &job_id, kind, not_found).await?;
+    job_stream(state, req, live, first, "export", |job| {
+        serde_json::to_value(GalleryExportJobStatus::new(job)).unwrap_or_default()
+    })
 }
 
 #[OpenApi(tag = "ApiTags::Gallery")]

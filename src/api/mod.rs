@@ -9,11 +9,14 @@ pub mod gallery;
 pub mod gallery_batch;
 pub mod gallery_counts;
 pub mod gallery_export;
+pub mod gallery_import;
+pub mod gallery_job_events;
 pub mod gallery_selection;
 pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;
 pub mod health;
+pub mod import_uploads;
 pub mod job_events;
 pub mod job_view;
 pub mod jobs;
@@ -72,6 +75,7 @@ use edits::EditsApi;
 use gallery::GalleryApi;
 use gallery_batch::GalleryBatchApi;
 use gallery_export::GalleryExportApi;
+use gallery_import::GalleryImportApi;
 use gallery_selection::GallerySelectionApi;
 use generate::GenerateApi;
 use health::HealthApi;
@@ -103,7 +107,7 @@ apis!(
     JobEventsApi,
     JobsApi,
     GalleryApi,
-    (GalleryBatchApi, GalleryExportApi, GallerySelectionApi),
+    (GalleryBatchApi, GalleryExportApi, GalleryImportApi, GallerySelectionApi),
     MediaApi,
 );
 

@@ -14,6 +14,7 @@ mod frontend;
 mod gallery;
 mod generate;
 mod helpers;
+mod import;
 mod job_events;
 mod live_path;
 mod media;

@@ -69,6 +69,22 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(ValidImage, DynamicImage
     Ok((ValidImage { extension, format: name, width, height }, image))
 }
 
+/// The format a file extension (without the dot, any case) claims, in [`sniff`]'s names.
+pub fn format_of_extension(extension: &str) -> Option<&'static str> {
+    Some(match extension.to_ascii_lowercase().as_str() {
+        "png" => "png",
+        "jpg" | "jpeg" => "jpeg",
+        "gif" => "gif",
+        "webp" => "webp",
+        "bmp" => "bmp",
+        "tif" | "tiff" => "tiff",
+        "ico" => "ico",
+        "avif" => "avif",
+        "heic" | "heif" => "heif",
+        _ => return None,
+    })
+}
+
 /// The format from the first bytes, including the ISO-BMFF brands of AVIF and HEIF.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
     if head.len() >= 12 && &head[4..8] == b"ftyp" {

@@ -50,6 +50,41 @@ pub mod job {
 pub use job::Model as GalleryJob;
 
 impl GalleryJob {
+    /// A job that has just been created: no progress, no counts.
+    pub fn created(
+        id: String,
+        kind: &str,
+        status: &str,
+        message: &str,
+        filename: Option<String>,
+        requested: u64,
+    ) -> Self {
+        let now = super::time::to_db(chrono::Utc::now());
+        GalleryJob {
+            id,
+            kind: kind.into(),
+            status: status.into(),
+            stage: "queued".into(),
+            message: message.into(),
+            progress: 0,
+            filename,
+            requested_count: requested as i64,
+            processed_count: 0,
+            exported_count: 0,
+            missing_count: 0,
+            imported_count: 0,
+            skipped_count: 0,
+            duplicate_count: 0,
+            bytes_total: 0,
+            bytes_written: 0,
+            payload: "{}".into(),
+            error: None,
+            created_at: now.clone(),
+            updated_at: now,
+            expires_at: None,
+        }
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(self.status.as_str(), "success" | "error")
     }

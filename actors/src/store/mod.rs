@@ -3,6 +3,7 @@
 
 pub mod access_failures;
 pub mod gallery;
+pub mod gallery_import;
 pub mod gallery_jobs;
 pub mod gallery_selections;
 pub mod jobs;

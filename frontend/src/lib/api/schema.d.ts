@@ -779,6 +779,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Imports a ZIP made by an export (`images/…` plus `metadata.ndjson` or `metadata.json`).
+         *     Images already in the gallery (same sha256) are counted as duplicates, not imported again;
+         *     records that fail their checks are skipped and listed. Rows are committed together, after
+         *     their files. Synchronous unless `async_job=true`.
+         */
+        post: operations["import_gallery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gallery/import-jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["import_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gallery/import-jobs/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An import's progress (`event: import`) until it ends. */
+        get: operations["import_job_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/gallery/batch/selection-tokens": {
         parameters: {
             query?: never;
@@ -1074,6 +1129,69 @@ export interface components {
             selection_token?: string | null;
         };
         /**
+         * GalleryImportJobStatus
+         * @description A gallery ZIP import and how far it got.
+         */
+        GalleryImportJobStatus: {
+            job_id: string;
+            /** @description `queued`, `running`, `success` or `error`. */
+            status: string;
+            /** @description `queued`, `validating`, `importing`, `committing`, `completed` or `error`. */
+            stage: string;
+            message: string;
+            /**
+             * Format: int64
+             * @description 0–100.
+             */
+            progress: number;
+            /**
+             * Format: int64
+             * @description Records that name an image member of the archive.
+             */
+            requested_count: number;
+            /** Format: int64 */
+            processed_count: number;
+            /**
+             * Format: int64
+             * @description Images stored (or, while running, checked and written so far; rows commit at the end).
+             */
+            imported_count: number;
+            /**
+             * Format: int64
+             * @description Records not imported: member missing, not an image, empty or failing the image check.
+             */
+            skipped_count: number;
+            /**
+             * Format: int64
+             * @description Images whose bytes (sha256) are already in the gallery.
+             */
+            duplicate_count: number;
+            /** @description Why records were skipped (at most 100 listed; `skipped_count` counts them all). */
+            skipped_entries: components["schemas"]["ImportSkip"][];
+            created_at: string;
+            updated_at: string;
+            error?: string | null;
+        };
+        /**
+         * GalleryImportResult
+         * @description A finished synchronous import.
+         */
+        GalleryImportResult: {
+            /** @description Always `success` (failures are error replies). */
+            status: string;
+            job_id: string;
+            /** Format: int64 */
+            imported: number;
+            /** Format: int64 */
+            skipped: number;
+            /** Format: int64 */
+            duplicates: number;
+            /** Format: int64 */
+            requested: number;
+            /** @description Why records were skipped (at most 100 listed). */
+            skipped_entries: components["schemas"]["ImportSkip"][];
+        };
+        /**
          * GalleryQuery
          * @description A listing request, from query parameters or a JSON body.
          */
@@ -1188,6 +1306,27 @@ export interface components {
             max_file_size_bytes: number;
             /** Format: uint64 */
             max_image_pixels: number;
+        };
+        /** @description A gallery ZIP archive, as made by an export. */
+        ImportForm: {
+            /**
+             * Format: binary
+             * @description The ZIP archive.
+             */
+            archive: string;
+        };
+        /**
+         * ImportSkip
+         * @description One archive record that was not imported, and why.
+         */
+        ImportSkip: {
+            /** @description The archive member (or the record's `filename` when no member matched). */
+            filename: string;
+            id?: string | null;
+            /** @description `image_file_missing`, `unsupported_extension`, `empty_image` or `invalid_image`. */
+            reason: string;
+            /** @description What the image check found, for `invalid_image`. */
+            detail?: string | null;
         };
         /** JobImage */
         JobImage: {
@@ -6068,6 +6207,303 @@ export interface operations {
                 };
                 content: {
                     "application/zip": string;
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_gallery: {
+        parameters: {
+            query?: {
+                /** @description `true` answers 202 at once with a job to follow. */
+                async_job?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImportForm"];
+            };
+        };
+        responses: {
+            /** @description The import finished: every image not skipped or duplicate is in the gallery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GalleryImportResult"];
+                };
+            };
+            /** @description `async_job=true`: the import is queued; follow its events. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GalleryImportJobStatus"];
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GalleryImportJobStatus"];
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_job_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: `event: job` / `event: jobs` frames with compact JSON data. */
+            200: {
+                headers: {
+                    "CACHE-CONTROL": string;
+                    "X-ACCEL-BUFFERING": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream; charset=utf-8": string;
                 };
             };
             /** @description The request is malformed or the Host is not allowed. */
