@@ -24,15 +24,15 @@ fn free_port() -> u16 {
 }
 
 /// The real binary in a temporary working directory, its stdout and stderr collected as text.
-struct RunningPanel {
+pub(crate) struct RunningPanel {
     child: tokio::process::Child,
-    base: String,
+    pub(crate) base: String,
     logs: Arc<Mutex<String>>,
-    client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
 }
 
 impl RunningPanel {
-    async fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> RunningPanel {
+    pub(crate) async fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> RunningPanel {
         let port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"));
         command
@@ -66,7 +66,7 @@ impl RunningPanel {
     }
 
     /// True once `/health` answers 200 (within about 6 s).
-    async fn healthy(&self) -> bool {
+    pub(crate) async fn healthy(&self) -> bool {
         for _ in 0..300 {
             if self.client.get(format!("{}/health", self.base)).send().await.is_ok_and(|r| r.status() == 200) {
                 return true;
@@ -76,7 +76,7 @@ impl RunningPanel {
         false
     }
 
-    async fn unlock(&self, key: &str) -> reqwest::Response {
+    pub(crate) async fn unlock(&self, key: &str) -> reqwest::Response {
         self.client
             .post(format!("{}/api/access", self.base))
             .header("origin", &self.base)
@@ -87,7 +87,7 @@ impl RunningPanel {
     }
 
     /// The first log line containing `needle`, waiting up to 2 s for it.
-    async fn log_line(&self, needle: &str) -> Option<String> {
+    pub(crate) async fn log_line(&self, needle: &str) -> Option<String> {
         for _ in 0..200 {
             if let Some(found) = self.logs.lock().unwrap().lines().find(|l| l.contains(needle)) {
                 return Some(found.to_string());
@@ -97,8 +97,14 @@ impl RunningPanel {
         None
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: no shutdown code runs.
+    pub(crate) async fn kill_hard(mut self) {
+        self.child.start_kill().unwrap();
+        let _ = self.child.wait().await;
+    }
+
     /// SIGTERM, then wait for the exit status.
-    async fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) async fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().unwrap().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
         tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.unwrap().unwrap()

@@ -12,7 +12,7 @@ use panel_actors::archive::zip_writer::{DosTime, ZipWriter};
 use panel_actors::store::gallery::{self, GalleryRow};
 
 /// A small PNG whose pixels (and so bytes and sha256) depend on `seed`.
-fn png(seed: u32, side: u32) -> Vec<u8> {
+pub(crate) fn png(seed: u32, side: u32) -> Vec<u8> {
     let mut state = seed.wrapping_mul(2_654_435_761).max(1);
     let image = image::RgbImage::from_fn(side, side, |_, _| {
         state ^= state << 13;
@@ -26,12 +26,12 @@ fn png(seed: u32, side: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     panel_actors::hex::encode(&Sha256::digest(bytes))
 }
 
 /// A stored ZIP with exactly these members, in order (duplicates and hostile names allowed).
-fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = ZipWriter::new(Vec::new(), tempfile::tempfile().unwrap(), DosTime::from_utc(chrono::Utc::now()));
     let mut buffer = vec![0u8; 64 * 1024];
     for (name, bytes) in entries {
@@ -51,7 +51,7 @@ fn deflated_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-fn ndjson(records: &[Value]) -> Vec<u8> {
+pub(crate) fn ndjson(records: &[Value]) -> Vec<u8> {
     let mut out = String::from("{\"type\":\"header\",\"schema_version\":1}\n");
     for record in records {
         out.push_str(&serde_json::json!({"type": "image", "image": record}).to_string());
@@ -75,7 +75,7 @@ async fn gallery_items(app: &TestApp, cookie: &str) -> Vec<Value> {
     page["images"].as_array().cloned().unwrap_or_default()
 }
 
-fn files_in(dir: &std::path::Path) -> Vec<String> {
+pub(crate) fn files_in(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -261,6 +261,8 @@ async fn hostile_and_oversized_archives_are_refused_before_anything_is_stored() 
     ])
     .await;
     let cookie = app.unlock().await;
+    let kept = seed(&app, "kept.png", &png(50, 8), "2026-10-01T00:00:00.000000Z", false).await;
+    let before = gallery_items(&app, &cookie).await;
     let image = png(1, 8);
     let one = ndjson(&[serde_json::json!({"filename": "a.png"})]);
     let big = vec![7u8; 1_100_000];
@@ -283,6 +285,8 @@ async fn hostile_and_oversized_archives_are_refused_before_anything_is_stored() 
             stored_zip(&[("../escape.png", &image), ("metadata.ndjson", &one)]),
             "Import archive contains unsafe paths".into(),
         ),
+        (stored_zip(&[("a/../../escape.png", &image)]), "Import archive contains unsafe paths".into()),
+        (stored_zip(&[("..\\escape.png", &image)]), "Import archive contains unsafe paths".into()),
         (stored_zip(&[("/etc/x.png", &image)]), "Import archive contains unsafe paths".into()),
         (stored_zip(&[("C:/x.png", &image)]), "Import archive contains unsafe paths".into()),
         (stored_zip(&[("images\\x.png", &image)]), "Import archive contains unsafe paths".into()),
@@ -349,9 +353,50 @@ async fn hostile_and_oversized_archives_are_refused_before_anything_is_stored() 
         .unwrap();
     assert_eq!(no_field.status(), 422);
 
-    assert!(gallery_items(&app, &cookie).await.is_empty(), "nothing stored");
-    assert!(files_in(&app.dir.path().join("images")).is_empty(), "no image written");
+    assert_eq!(gallery_items(&app, &cookie).await, before, "the gallery is as it was");
+    assert_eq!(files_in(&app.dir.path().join("images")), [kept.filename.clone()], "no image written");
     assert!(files_in(&app.data_dir().join("imports")).is_empty(), "every upload removed");
+}
+
+/// Entries that fail the image check are skipped; an archive of nothing else imports nothing.
+#[tokio::test]
+async fn disguised_truncated_and_oversized_images_are_never_stored() {
+    let app = spawn_app_with(&[("MAX_IMAGE_PIXELS", "1000")]).await;
+    let cookie = app.unlock().await;
+    let kept = seed(&app, "kept.png", &png(50, 8), "2026-10-01T00:00:00.000000Z", false).await;
+    let before = gallery_items(&app, &cookie).await;
+    let whole = png(3, 16);
+    let truncated = &whole[..whole.len() / 2];
+    let bomb = png(4, 64);
+    let names = ["svg.png", "truncated.png", "bomb.png"];
+    let records: Vec<Value> = names.iter().map(|n| serde_json::json!({"filename": n})).collect();
+    let metadata = ndjson(&records);
+    let archive = stored_zip(&[
+        ("images/svg.png", crate::support::images::SVG),
+        ("images/truncated.png", truncated),
+        ("images/bomb.png", &bomb),
+        ("metadata.ndjson", &metadata),
+    ]);
+    let accepted = upload(&app, &cookie, "?async_job=true", archive.clone()).await;
+    let id = accepted.json::<Value>().await.unwrap()["job_id"].as_str().unwrap().to_string();
+    let events = app.get_with_cookie(&format!("/api/gallery/import-jobs/{id}/events"), &cookie).await;
+    let text = events.text().await.unwrap();
+    let end: Value = serde_json::from_str(text.rsplit("data: ").next().unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!((end["status"].as_str(), end["error"].as_str()), (Some("error"), Some("No importable images found")));
+    let details: Vec<&str> =
+        end["skipped_entries"].as_array().unwrap().iter().map(|s| s["detail"].as_str().unwrap()).collect();
+    assert_eq!(
+        details,
+        [
+            "Image data must be a supported raster image format",
+            "Image data must be a fully decodable supported raster image",
+            "Image too large: 4096 pixels (max 1000)",
+        ]
+    );
+    let sync = upload(&app, &cookie, "", archive).await;
+    assert_envelope(sync, 400, "bad_request", "No importable images found").await;
+    assert_eq!(gallery_items(&app, &cookie).await, before);
+    assert_eq!(files_in(&app.dir.path().join("images")), [kept.filename.clone()]);
 }
 
 #[tokio::test]
@@ -464,4 +509,40 @@ fn stalled_upload(
         let _ = request.send().await;
     });
     (handle, tx)
+}
+
+async fn all_ids(app: &TestApp, cookie: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for page in 1.. {
+        let listing: Value =
+            app.get_with_cookie(&format!("/api/gallery?page_size=100&page={page}"), cookie).await.json().await.unwrap();
+        let images = listing["images"].as_array().unwrap();
+        ids.extend(images.iter().map(|i| i["id"].as_str().unwrap().to_string()));
+        if page >= listing["total_pages"].as_u64().unwrap() {
+            break;
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn two_thousand_images_round_trip_with_the_documented_limits_raised() {
+    // The defaults (500 files and entries) are for uploads from strangers; a whole library needs more.
+    let app = spawn_app_with(&[("IMPORT_MAX_FILES", "2002"), ("IMPORT_MAX_ENTRIES", "2000")]).await;
+    let cookie = app.unlock().await;
+    for i in 0..2000u32 {
+        let created = format!("2026-10-01T00:00:{:02}.{:06}Z", i / 1000, i % 1000);
+        seed(&app, &format!("lib-{i}.png"), &png(i + 1, 4), &created, i % 7 == 0).await;
+    }
+    let before = all_ids(&app, &cookie).await;
+    assert_eq!(before.len(), 2000);
+    let archive = export_archive(&app, &cookie).await;
+    assert_eq!(api(&app, &cookie, Method::DELETE, "/api/gallery", None).await.status(), 200);
+
+    let result: Value = upload(&app, &cookie, "", archive).await.json().await.unwrap();
+    assert_eq!((result["imported"].as_i64(), result["skipped"].as_i64()), (Some(2000), Some(0)), "{result}");
+    assert_eq!(all_ids(&app, &cookie).await, before, "every id back, in the same order");
+    let favorites: Value =
+        app.get_with_cookie("/api/gallery?favorite=true&page_size=1", &cookie).await.json().await.unwrap();
+    assert_eq!(favorites["total"], 286);
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod binary;
+mod crash;
 mod docs_and_drift;
 mod edits;
 mod engine;
