@@ -354,7 +354,7 @@ async fn hostile_and_oversized_archives_are_refused_before_anything_is_stored() 
     assert_eq!(no_field.status(), 422);
 
     assert_eq!(gallery_items(&app, &cookie).await, before, "the gallery is as it was");
-    assert_eq!(files_in(&app.dir.path().join("images")), [kept.filename.clone()], "no image written");
+    assert_eq!(files_in(&app.dir.path().join("images")), vec![kept.filename.clone()], "no image written");
     assert!(files_in(&app.data_dir().join("imports")).is_empty(), "every upload removed");
 }
 
@@ -396,7 +396,7 @@ async fn disguised_truncated_and_oversized_images_are_never_stored() {
     let sync = upload(&app, &cookie, "", archive).await;
     assert_envelope(sync, 400, "bad_request", "No importable images found").await;
     assert_eq!(gallery_items(&app, &cookie).await, before);
-    assert_eq!(files_in(&app.dir.path().join("images")), [kept.filename.clone()]);
+    assert_eq!(files_in(&app.dir.path().join("images")), vec![kept.filename.clone()]);
 }
 
 #[tokio::test]
