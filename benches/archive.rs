@@ -22,13 +22,13 @@ async fn seed(dir: &std::path::Path, rows: usize, file_bytes: usize) -> u64 {
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();
     let db = panel_actors::store::open(&data, &data.join("app.sqlite3")).await.unwrap();
-    let mut content: Vec<u8> = (0..file_bytes).map(|i| (i * 7 % 251) as u8).collect();
+    // A real PNG of about `file_bytes` (imports decode every image); the same bytes for every row.
+    let content = real_png(file_bytes);
     let mut total = 0u64;
     for chunk in (0..rows).collect::<Vec<_>>().chunks(5_000) {
         let txn = db.begin().await.unwrap();
         for &i in chunk {
             let filename = format!("bench-{i:06}.png");
-            content[0] = i as u8;
             std::fs::write(images.join(&filename), &content).unwrap();
             total += content.len() as u64;
             let created = format!("2026-11-{:02}T{:02}:{:02}:00.000000Z", i % 28 + 1, i % 24, i % 60);
@@ -49,6 +49,22 @@ async fn seed(dir: &std::path::Path, rows: usize, file_bytes: usize) -> u64 {
     }
     db.close().await.unwrap();
     total
+}
+
+/// A PNG whose noisy pixels keep it near `bytes` long (a square side chosen to fit).
+fn real_png(bytes: usize) -> Vec<u8> {
+    let side = ((bytes as f64 / 3.0).sqrt().ceil() as u32).max(4);
+    let mut state = 0x2545_F491u32;
+    let image = image::RgbImage::from_fn(side, side, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
 }
 
 fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
@@ -132,13 +148,77 @@ async fn run(label: &str, rows: usize, file_bytes: usize) {
         .await
         .unwrap();
     assert_eq!(response.content_length(), Some(total));
-    let (_, downloaded) = drain(response, started).await;
+    let saved = dir.path().join("export.zip");
+    let downloaded = save(response, &saved).await;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "  tracked export: built {:.0} MB in {built:.2}s = {:.0} MB/s; download {:.0} MB/s; server peak RSS {:.1} MiB",
         total as f64 / 1e6,
         mb_per_s(total, built),
         mb_per_s(downloaded, seconds),
+        process::peak_rss_kib(pid) as f64 / 1024.0,
+    );
+    drop(panel);
+    import(rows, &saved).await;
+}
+
+/// Writes a response body to `path`; returns its length.
+async fn save(response: reqwest::Response, path: &std::path::Path) -> u64 {
+    use tokio::io::AsyncWriteExt;
+    let mut file = tokio::fs::File::create(path).await.unwrap();
+    let mut body = response.bytes_stream();
+    let mut bytes = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.unwrap();
+        bytes += chunk.len() as u64;
+        file.write_all(&chunk).await.unwrap();
+    }
+    file.flush().await.unwrap();
+    bytes
+}
+
+/// Imports the tracked export into a fresh panel (limits raised as the README documents).
+async fn import(rows: usize, archive: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let count = (rows + 10).to_string();
+    let env = [
+        ("LOG_LEVEL", "warn"),
+        ("IMPORT_MAX_FILES", count.as_str()),
+        ("IMPORT_MAX_ENTRIES", count.as_str()),
+        ("IMPORT_MAX_METADATA_BYTES", "200000000"),
+        ("IMPORT_ARCHIVE_MAX_MB", "8000"),
+        ("IMPORT_MAX_UNCOMPRESSED_MB", "8000"),
+        ("IMPORT_MAX_OUTPUT_MB", "8000"),
+    ];
+    let panel = BenchPanel::start(dir.path(), &env).await;
+    let pid = panel.server.id().unwrap();
+    let idle_mib = process::rss_kib(pid) as f64 / 1024.0;
+    let length = std::fs::metadata(archive).unwrap().len();
+    let file = tokio::fs::File::open(archive).await.unwrap();
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 1 << 20));
+    let part = reqwest::multipart::Part::stream_with_length(body, length).file_name("export.zip");
+    let started = Instant::now();
+    let cpu_before = process::cpu_seconds(pid);
+    let response = panel
+        .client
+        .post(format!("{}/api/import", panel.base))
+        .header("origin", &panel.base)
+        .header("cookie", &panel.cookie)
+        .multipart(reqwest::multipart::Form::new().part("archive", part))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let result: serde_json::Value = response.json().await.unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["imported"].as_u64(), Some(rows as u64), "{result}");
+    println!(
+        "  import: {:.0} MB in {seconds:.2}s = {:.0} MB/s, {:.0} rows/s, server CPU {:.1}s; server RSS {idle_mib:.1} MiB idle, peak {:.1} MiB",
+        length as f64 / 1e6,
+        mb_per_s(length, seconds),
+        rows as f64 / seconds,
+        process::cpu_seconds(pid) - cpu_before,
         process::peak_rss_kib(pid) as f64 / 1024.0,
     );
 }

@@ -36,7 +36,7 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 pub const MAX_LISTED_SKIPS: usize = 100;
 /// Records read and checked together: at most this many, or this many bytes.
 const BATCH_RECORDS: usize = 32;
-const BATCH_BYTES: u64 = 64 << 20;
+const BATCH_BYTES: u64 = 16 << 20;
 /// Threads that decode a batch's images.
 const CHECK_THREADS: usize = 2;
 
