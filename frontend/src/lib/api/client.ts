@@ -40,6 +40,11 @@ export function onUnauthorized(handler: () => void): void {
 	unauthorizedHandler = handler;
 }
 
+/** For requests made outside {@link request} (XMLHttpRequest uploads) that answered 401. */
+export function reportUnauthorized(): void {
+	unauthorizedHandler?.();
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

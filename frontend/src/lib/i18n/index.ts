@@ -1,4 +1,5 @@
 import { derived, writable } from 'svelte/store';
+import archive from './messages/archive';
 import common from './messages/common';
 import compose from './messages/compose';
 import gallery from './messages/gallery';
@@ -16,7 +17,7 @@ export interface MessageBundle {
 	zh: Messages;
 }
 
-const bundles: MessageBundle[] = [common, settings, compose, gallery];
+const bundles: MessageBundle[] = [common, settings, compose, gallery, archive];
 const dictionaries: Record<Locale, Messages> = {
 	en: Object.assign({}, ...bundles.map((b) => b.en)),
 	zh: Object.assign({}, ...bundles.map((b) => b.zh))

@@ -6,7 +6,7 @@ const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 	return c >>> 0;
 });
 
-function crc32(bytes: Buffer): number {
+export function crc32(bytes: Buffer): number {
 	let crc = 0xffffffff;
 	for (const byte of bytes) crc = (CRC_TABLE[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
 	return (crc ^ 0xffffffff) >>> 0;
