@@ -183,9 +183,11 @@ async fn import(rows: usize, archive: &std::path::Path) {
     let count = (rows + 10).to_string();
     // Passed through so the allocator's share of the import's peak can be measured.
     let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_default();
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     let env = [
         ("LOG_LEVEL", "warn"),
         ("MALLOC_ARENA_MAX", arenas.as_str()),
+        ("GLIBC_TUNABLES", tunables.as_str()),
         ("IMPORT_MAX_FILES", count.as_str()),
         ("IMPORT_MAX_ENTRIES", count.as_str()),
         ("IMPORT_MAX_METADATA_BYTES", "200000000"),

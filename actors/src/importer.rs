@@ -36,7 +36,7 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 pub const MAX_LISTED_SKIPS: usize = 100;
 /// Records read and checked together: at most this many, or this many bytes.
 const BATCH_RECORDS: usize = 32;
-const BATCH_BYTES: u64 = 16 << 20;
+const BATCH_BYTES: u64 = 8 << 20;
 /// Threads that decode a batch's images.
 const CHECK_THREADS: usize = 2;
 
@@ -354,7 +354,6 @@ struct Totals {
     imported: u64,
     skipped: u64,
     duplicates: u64,
-    output_bytes: u64,
 }
 
 /// Why an import stopped: the archive's fault (a 400 for a synchronous import) or the server's.
@@ -408,27 +407,12 @@ impl Run {
     async fn import(&self, start: ImportStart) -> Result<Totals, Failure> {
         let ImportStart { archive: upload, checked, limits } = start;
         let records = Arc::new(checked.records);
-        let path = upload.0.clone();
-        let opened = tokio::task::spawn_blocking(move || File::open(path).ok().and_then(|f| ZipArchive::new(f).ok()));
-        let mut archive = opened.await.ok().flatten().ok_or("Import file must be a valid ZIP")?;
+        let mut batches = spawn_reader(upload.0.clone(), records.clone(), limits, self.settings.imports_dir.clone());
         let mut totals = Totals::default();
         let mut written = Written { paths: Vec::new(), kept: false };
         let mut rows: Vec<GalleryRow> = Vec::new();
         let mut names: HashSet<String> = HashSet::new();
-        let mut next = 0usize;
-        while next < records.len() {
-            let (batch_archive, end, outcomes) = {
-                let (records, limits, scratch) = (records.clone(), limits.clone(), self.settings.imports_dir.clone());
-                let output_so_far = totals.output_bytes;
-                tokio::task::spawn_blocking(move || {
-                    let mut archive = archive;
-                    let read = read_batch(&mut archive, &records, next, &limits, output_so_far, &scratch);
-                    (archive, read.0, read.1)
-                })
-                .await
-                .map_err(|_| server("The import stopped unexpectedly"))?
-            };
-            archive = batch_archive;
+        while let Some(outcomes) = batches.recv().await {
             let outcomes = outcomes.map_err(Failure::from)?;
             let hashes: Vec<String> = outcomes
                 .iter()
@@ -451,10 +435,7 @@ impl Run {
                         });
                     }
                     Outcome::Image(image) if present.contains(&image.sha256) => totals.duplicates += 1,
-                    Outcome::Image(image) => {
-                        totals.output_bytes += image.bytes.len() as u64;
-                        files.push(image);
-                    }
+                    Outcome::Image(image) => files.push(image),
                 }
             }
             let stored = self.store_files(&records, files, &mut names).await?;
@@ -470,9 +451,11 @@ impl Run {
                 duplicates: totals.duplicates,
                 skips,
             });
-            next = end;
         }
         drop(upload);
+        if totals.processed < records.len() as u64 {
+            return Err(server("The import stopped unexpectedly"));
+        }
         if rows.is_empty() {
             if totals.duplicates > 0 {
                 return Ok(totals);
@@ -537,18 +520,81 @@ impl Run {
     }
 }
 
-/// Reads and checks the records from `start` until the batch is full. Returns where the next batch
-/// starts and the outcomes in record order, or the error that ends the import.
+/// Reads the records' members in archive order on one thread, checks their images on
+/// `CHECK_THREADS` more, and hands over one batch of outcomes at a time (in record order), at most one
+/// batch ahead of the writer. Long-lived threads keep the allocator's per-thread pools few, so memory
+/// stays flat. An error ends the stream; so does a reader that stopped unexpectedly (then fewer
+/// records than asked for were processed).
+fn spawn_reader(
+    path: PathBuf,
+    records: Arc<Vec<ImportRecord>>,
+    limits: ImportLimits,
+    scratch: PathBuf,
+) -> tokio::sync::mpsc::Receiver<Result<Vec<Outcome>, String>> {
+    let (batches, receiver) = tokio::sync::mpsc::channel(1);
+    std::thread::spawn(move || {
+        let archive = File::open(&path).ok().and_then(|file| ZipArchive::new(file).ok());
+        let Some(mut archive) = archive else {
+            let _ = batches.blocking_send(Err("Import file must be a valid ZIP".into()));
+            return;
+        };
+        let (work, queue) = std::sync::mpsc::channel::<(usize, Vec<u8>, String)>();
+        let queue = std::sync::Mutex::new(queue);
+        let (done, results) = std::sync::mpsc::channel::<Outcome>();
+        std::thread::scope(|scope| {
+            for _ in 0..CHECK_THREADS {
+                let (queue, done, scratch) = (&queue, done.clone(), &scratch);
+                scope.spawn(move || {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(item) = next else { break };
+                        if done.send(check(item, limits.max_pixels, scratch)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done);
+            let (mut start, mut output) = (0usize, 0u64);
+            while start < records.len() {
+                let (end, read) = read_batch(&mut archive, &records, start, &limits, &mut output);
+                start = end;
+                let batch = read.map(|(mut outcomes, pending)| {
+                    let count = pending.len();
+                    for item in pending {
+                        let _ = work.send(item);
+                    }
+                    outcomes.extend(results.iter().take(count));
+                    outcomes.sort_by_key(|outcome| match outcome {
+                        Outcome::Image(image) => image.index,
+                        Outcome::Skip(index, ..) => *index,
+                    });
+                    outcomes
+                });
+                let failed = batch.is_err();
+                if batches.blocking_send(batch).is_err() || failed {
+                    break;
+                }
+            }
+            drop(work);
+        });
+    });
+    receiver
+}
+
+type Pending = Vec<(usize, Vec<u8>, String)>;
+
+/// Reads the records from `start` until the batch is full: the outcomes known without decoding and
+/// the images to check. Returns where the next batch starts, or the error that ends the import.
 fn read_batch(
     archive: &mut ZipArchive<File>,
     records: &[ImportRecord],
     start: usize,
     limits: &ImportLimits,
-    output_so_far: u64,
-    scratch: &Path,
-) -> (usize, Result<Vec<Outcome>, String>) {
+    output: &mut u64,
+) -> (usize, Result<(Vec<Outcome>, Pending), String>) {
     let mut outcomes = Vec::new();
-    let mut pending: Vec<(usize, Vec<u8>, String)> = Vec::new();
+    let mut pending: Pending = Vec::new();
     let (mut bytes, mut index) = (0u64, start);
     while index < records.len() && pending.len() < BATCH_RECORDS && bytes < BATCH_BYTES {
         let record = &records[index];
@@ -562,10 +608,11 @@ fn read_batch(
             continue;
         };
         let mut data = Vec::new();
-        let read = archive
-            .by_name(member)
-            .map_err(|e| e.to_string())
-            .and_then(|entry| entry.take(limits.max_file_bytes + 1).read_to_end(&mut data).map_err(|e| e.to_string()));
+        let read = archive.by_name(member).map_err(|e| e.to_string()).and_then(|entry| {
+            // Sized once from the header (capped), not grown by doubling.
+            data.reserve_exact(entry.size().min(limits.max_file_bytes + 1) as usize);
+            entry.take(limits.max_file_bytes + 1).read_to_end(&mut data).map_err(|e| e.to_string())
+        });
         if let Err(err) = read {
             return (index, Err(format!("Import archive entry {member} could not be read: {err}")));
         }
@@ -583,7 +630,8 @@ fn read_batch(
             continue;
         }
         bytes += data.len() as u64;
-        if output_so_far + bytes > limits.max_output_bytes {
+        *output += data.len() as u64;
+        if *output > limits.max_output_bytes {
             return (
                 index,
                 Err(format!(
@@ -594,42 +642,22 @@ fn read_batch(
         }
         pending.push((index - 1, data, extension));
     }
-    let checked = check_all(pending, limits.max_pixels, scratch);
-    outcomes.extend(checked);
-    outcomes.sort_by_key(|outcome| match outcome {
-        Outcome::Image(image) => image.index,
-        Outcome::Skip(index, ..) => *index,
-    });
-    (index, Ok(outcomes))
+    (index, Ok((outcomes, pending)))
 }
 
-/// Decodes and hashes the images on a few threads.
-fn check_all(pending: Vec<(usize, Vec<u8>, String)>, max_pixels: u64, scratch: &Path) -> Vec<Outcome> {
-    let check = |(index, bytes, extension): (usize, Vec<u8>, String)| match check_image(
-        &bytes, &extension, max_pixels, scratch,
-    ) {
+/// Decodes and hashes one image.
+fn check((index, bytes, extension): (usize, Vec<u8>, String), max_pixels: u64, scratch: &Path) -> Outcome {
+    // A decoder bug must not stop the import's threads: that image is refused instead.
+    let checked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_image(&bytes, &extension, max_pixels, scratch)))
+            .unwrap_or_else(|_| Err("Image data must be a fully decodable supported raster image".into()));
+    match checked {
         Ok((width, height)) => {
             let sha256 = crate::hex::encode(&Sha256::digest(&bytes));
             Outcome::Image(Checked { index, bytes, width, height, sha256 })
         }
         Err(detail) => Outcome::Skip(index, "invalid_image", Some(detail)),
-    };
-    if pending.len() < 2 {
-        return pending.into_iter().map(check).collect();
     }
-    let per_thread = pending.len().div_ceil(CHECK_THREADS);
-    let mut groups: Vec<Vec<(usize, Vec<u8>, String)>> = Vec::new();
-    let mut items = pending.into_iter().peekable();
-    while items.peek().is_some() {
-        groups.push(items.by_ref().take(per_thread).collect());
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = groups
-            .into_iter()
-            .map(|group| scope.spawn(move || group.into_iter().map(check).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|handle| handle.join().unwrap_or_default()).collect()
-    })
 }
 
 /// Writes each image under its chosen name (never over an existing file: a name taken on disk gets a
