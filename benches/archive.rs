@@ -181,7 +181,7 @@ async fn save(response: reqwest::Response, path: &std::path::Path) -> u64 {
 async fn import(rows: usize, archive: &std::path::Path) {
     let dir = tempfile::tempdir().unwrap();
     let count = (rows + 10).to_string();
-    // Passed through so the allocator's share of the import's peak can be measured.
+    // Passed through (empty: the panel's own allocator tuning) to compare allocator settings.
     let arenas = std::env::var("MALLOC_ARENA_MAX").unwrap_or_default();
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     let env = [

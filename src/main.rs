@@ -1,5 +1,8 @@
 //! `gpt-image-panel [serve|openapi|env-example|settings-table|migrate]`.
-#![forbid(unsafe_code)]
+// Unsafe only in `allocator`, for one libc call.
+#![deny(unsafe_code)]
+
+mod allocator;
 
 use std::process::ExitCode;
 
@@ -14,6 +17,7 @@ const USAGE: &str = "usage: gpt-image-panel [serve|openapi|env-example|settings-
   migrate      apply pending database migrations and exit";
 
 fn main() -> ExitCode {
+    allocator::tune();
     let command = std::env::args().nth(1);
     match command.as_deref() {
         None | Some("serve") => run(false),

@@ -15,8 +15,8 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use sea_orm::DatabaseConnection;
 use tokio::sync::mpsc;
 
-use crate::archive::export_plan::{PlanFiles, PlanInputs, PlanProgress, Selection, prepare};
-use crate::archive::export_write::write_archive;
+use crate::archive::export_plan::{Plan, PlanFiles, PlanInputs, PlanProgress, Selection, prepare};
+use crate::archive::export_write::{write_archive, write_while_planned};
 use crate::archive::zip_writer::DosTime;
 use crate::gallery_feed::GalleryFeed;
 use crate::store::gallery::{self, GalleryFilter};
@@ -33,6 +33,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Chunks in flight between the archive writer and a slow client.
 const STREAM_CHUNKS: usize = 8;
 const STREAM_CHUNK_BYTES: usize = 256 * 1024;
+/// Entries the first pass of a download may plan ahead of the writer.
+const PLANNED_AHEAD: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct ExportSettings {
@@ -385,12 +387,15 @@ impl ExporterState {
                 job.missing_count = missing as i64;
                 job.requested_count = requested as i64;
                 job.processed_count = requested as i64;
-                job.progress = 20;
+                job.progress = written_progress(job);
             }
             Update::Written { bytes_written } => {
                 job.bytes_written = bytes_written as i64;
-                let share = (bytes_written.saturating_mul(80)).checked_div(job.bytes_total.max(1) as u64).unwrap_or(0);
-                job.progress = 20 + share.min(80) as i64;
+                // A download streams while its first pass runs; until that pass ends the length is
+                // unknown and the progress stays the pass's.
+                if job.bytes_total > 0 {
+                    job.progress = written_progress(job);
+                }
             }
             Update::Done { archive } => {
                 job.status = "success".into();
@@ -453,6 +458,12 @@ impl ExporterState {
     }
 }
 
+/// 20 to 100 as the second pass writes the archive.
+fn written_progress(job: &GalleryJob) -> i64 {
+    let share = (job.bytes_written.max(0) as u64).saturating_mul(80).checked_div(job.bytes_total.max(1) as u64);
+    20 + share.unwrap_or(0).min(80) as i64
+}
+
 fn fail(err: crate::store::StoreError) -> Refusal {
     Refusal::Failed(err.to_string())
 }
@@ -482,6 +493,16 @@ struct Reporter {
 impl Reporter {
     fn send(&self, update: Update) {
         let _ = self.me.cast(ExporterMsg::Update { job_id: self.job_id.clone(), update });
+    }
+
+    /// The second pass's byte counter, throttled; the last byte is always reported.
+    fn on_write(&mut self) -> impl FnMut(u64) -> io::Result<()> + '_ {
+        |bytes_written| {
+            if self.due(false) {
+                self.send(Update::Written { bytes_written });
+            }
+            Ok(())
+        }
     }
 
     /// Throttled: at most every `PROGRESS_EVERY`, except the first and `force`d reports.
@@ -529,67 +550,99 @@ impl Run {
     ) -> Result<Option<PathBuf>, Update> {
         let exported_at = chrono::Utc::now();
         let shown_at = crate::store::time::shown_utc(&to_db(exported_at));
+        let stamp = DosTime::from_utc(exported_at);
         let inputs = PlanInputs {
             db: &self.db,
             images_dir: &self.settings.images_dir,
             thumbnails_dir: &self.settings.thumbnails_dir,
-            files,
+            files: files.clone(),
             exported_at: &shown_at,
             version: &self.settings.version,
+            live: None,
         };
-        let plan = prepare(inputs, &selection, reporter).await.map_err(|e| self.failure(e))?;
-        if self.tracked && plan.exported == 0 && plan.missing == 0 {
+        let tx = match sink {
+            Sink::File => return self.build_file(inputs, &selection, reporter, stamp).await,
+            Sink::Channel(tx) => tx,
+        };
+        // A download streams each image as soon as the first pass plans it.
+        let (live, entries) = std::sync::mpsc::sync_channel(PLANNED_AHEAD);
+        let (planned, plan) = tokio::sync::oneshot::channel::<Plan>();
+        let images_dir = self.settings.images_dir.clone();
+        let mut progress = self.reporter();
+        let writer = tokio::task::spawn_blocking(move || {
+            let out = ChannelWriter { tx, buffer: BytesMut::with_capacity(STREAM_CHUNK_BYTES) };
+            let plan = || plan.blocking_recv().map_err(|_| io::Error::other("the export's first pass failed"));
+            let on_write = progress.on_write();
+            write_while_planned(&files, entries, plan, &images_dir, stamp, out, on_write).map(|_| None)
+        });
+        let prepared = prepare(PlanInputs { live: Some(live), ..inputs }, &selection, reporter).await;
+        if let Ok(plan) = &prepared {
+            self.reporter().send(writing(plan));
+            let _ = planned.send(plan.clone());
+        } else {
+            drop(planned);
+        }
+        let written = writer.await.map_err(|_| self.failure("the export stopped unexpectedly".into()))?;
+        match (written, prepared) {
+            (Err(err), _) if err.kind() == io::ErrorKind::BrokenPipe => Err(Update::Failed {
+                message: "Direct ZIP download interrupted".into(),
+                error: "Client disconnected before ZIP streaming completed".into(),
+            }),
+            (_, Err(err)) => Err(self.failure(err)),
+            (Err(err), Ok(_)) => Err(self.failure(err.to_string())),
+            (Ok(path), Ok(_)) => Ok(path),
+        }
+    }
+
+    /// A tracked export: the whole first pass, then the archive written to `<id>.zip.tmp`, flushed and
+    /// renamed to `<id>.zip`.
+    async fn build_file(
+        &self,
+        inputs: PlanInputs<'_>,
+        selection: &Selection,
+        reporter: Reporter,
+        stamp: DosTime,
+    ) -> Result<Option<PathBuf>, Update> {
+        let plan = prepare(inputs, selection, reporter).await.map_err(|e| self.failure(e))?;
+        if plan.exported == 0 && plan.missing == 0 {
             return Err(self.failure("No images in gallery".into()));
         }
-        let mut reporter = Reporter { job_id: self.job_id.clone(), me: self.me.clone(), last: None };
-        reporter.send(Update::Writing {
-            bytes_total: plan.bytes_total,
-            exported: plan.exported,
-            missing: plan.missing,
-            requested: plan.requested,
-        });
+        let mut progress = self.reporter();
+        progress.send(writing(&plan));
         let images_dir = self.settings.images_dir.clone();
-        let stamp = DosTime::from_utc(exported_at);
         let final_path = self.settings.exports_dir.join(format!("{}.zip", self.job_id));
         let partial = self.settings.exports_dir.join(format!("{}.zip.tmp", self.job_id));
-        let tracked = self.tracked;
-        let written: io::Result<Option<PathBuf>> = tokio::task::spawn_blocking(move || {
-            let mut on_write = |bytes_written: u64| {
-                if reporter.due(bytes_written == plan.bytes_total) {
-                    reporter.send(Update::Written { bytes_written });
-                }
-                Ok(())
-            };
-            match sink {
-                Sink::File => {
-                    let file = std::fs::File::create(&partial)?;
-                    let file = write_archive(&plan, &images_dir, stamp, io::BufWriter::new(file), &mut on_write)?;
-                    file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-                    std::fs::rename(&partial, &final_path)?;
-                    Ok(Some(final_path))
-                }
-                Sink::Channel(tx) => {
-                    let out = ChannelWriter { tx, buffer: BytesMut::with_capacity(STREAM_CHUNK_BYTES) };
-                    write_archive(&plan, &images_dir, stamp, out, &mut on_write)?;
-                    Ok(None)
-                }
+        let written = tokio::task::spawn_blocking({
+            let partial = partial.clone();
+            move || {
+                let file = std::fs::File::create(&partial)?;
+                let on_write = progress.on_write();
+                let file = write_archive(&plan, &images_dir, stamp, io::BufWriter::new(file), on_write)?;
+                file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
+                std::fs::rename(&partial, &final_path)?;
+                Ok::<_, io::Error>(Some(final_path))
             }
         })
         .await
         .map_err(|_| self.failure("the export stopped unexpectedly".into()))?;
-        match written {
-            Ok(path) => Ok(path),
-            Err(err) => {
-                let _ = std::fs::remove_file(self.settings.exports_dir.join(format!("{}.zip.tmp", self.job_id)));
-                if !tracked && err.kind() == io::ErrorKind::BrokenPipe {
-                    return Err(Update::Failed {
-                        message: "Direct ZIP download interrupted".into(),
-                        error: "Client disconnected before ZIP streaming completed".into(),
-                    });
-                }
-                Err(self.failure(err.to_string()))
-            }
-        }
+        written.map_err(|err| {
+            let _ = std::fs::remove_file(&partial);
+            self.failure(err.to_string())
+        })
+    }
+
+    fn reporter(&self) -> Reporter {
+        Reporter { job_id: self.job_id.clone(), me: self.me.clone(), last: None }
+    }
+}
+
+/// The update that starts the second pass: the archive's exact length and the final counts.
+fn writing(plan: &Plan) -> Update {
+    Update::Writing {
+        bytes_total: plan.bytes_total,
+        exported: plan.exported,
+        missing: plan.missing,
+        requested: plan.requested,
     }
 }
 

@@ -24,7 +24,6 @@ use crate::archive::import_check::{CheckedArchive, ImportLimits};
 use crate::archive::import_image::check_image;
 use crate::archive::import_record::{ImportRecord, image_extension, sanitized_filename};
 use crate::gallery_feed::GalleryFeed;
-use crate::store::gallery::GalleryRow;
 use crate::store::gallery_import::{insert_imported, taken_filenames, taken_hashes};
 use crate::store::gallery_jobs::{self, GalleryJob};
 use crate::store::time::to_db;
@@ -36,7 +35,7 @@ const SAVE_EVERY: Duration = Duration::from_millis(500);
 pub const MAX_LISTED_SKIPS: usize = 100;
 /// Records read and checked together: at most this many, or this many bytes.
 const BATCH_RECORDS: usize = 32;
-const BATCH_BYTES: u64 = 8 << 20;
+const BATCH_BYTES: u64 = 4 << 20;
 /// Threads that decode a batch's images.
 const CHECK_THREADS: usize = 2;
 
@@ -332,17 +331,30 @@ enum Outcome {
     Skip(usize, &'static str, Option<String>),
 }
 
+/// An image written to `images/`, waiting for its row (built from its record only when the rows
+/// are saved, so a large import holds a few fields per image, not whole rows).
+struct Stored {
+    index: usize,
+    id: String,
+    filename: String,
+    width: u32,
+    height: u32,
+    bytes: u64,
+    sha256: String,
+}
+
 /// Files this import wrote; removed unless their rows were committed.
 struct Written {
-    paths: Vec<PathBuf>,
+    dir: PathBuf,
+    images: Vec<Stored>,
     kept: bool,
 }
 
 impl Drop for Written {
     fn drop(&mut self) {
         if !self.kept {
-            for path in &self.paths {
-                let _ = std::fs::remove_file(path);
+            for image in &self.images {
+                let _ = std::fs::remove_file(self.dir.join(&image.filename));
             }
         }
     }
@@ -409,8 +421,7 @@ impl Run {
         let records = Arc::new(checked.records);
         let mut batches = spawn_reader(upload.0.clone(), records.clone(), limits, self.settings.imports_dir.clone());
         let mut totals = Totals::default();
-        let mut written = Written { paths: Vec::new(), kept: false };
-        let mut rows: Vec<GalleryRow> = Vec::new();
+        let mut written = Written { dir: self.settings.images_dir.clone(), images: Vec::new(), kept: false };
         let mut names: HashSet<String> = HashSet::new();
         while let Some(outcomes) = batches.recv().await {
             let outcomes = outcomes.map_err(Failure::from)?;
@@ -439,11 +450,8 @@ impl Run {
                 }
             }
             let stored = self.store_files(&records, files, &mut names).await?;
-            for (row, path) in stored {
-                written.paths.push(path);
-                rows.push(row);
-                totals.imported += 1;
-            }
+            totals.imported += stored.len() as u64;
+            written.images.extend(stored);
             self.send(Update::Progress {
                 processed: totals.processed,
                 imported: totals.imported,
@@ -456,7 +464,7 @@ impl Run {
         if totals.processed < records.len() as u64 {
             return Err(server("The import stopped unexpectedly"));
         }
-        if rows.is_empty() {
+        if written.images.is_empty() {
             if totals.duplicates > 0 {
                 return Ok(totals);
             }
@@ -468,18 +476,26 @@ impl Run {
             .await
             .map_err(|_| server("The import stopped unexpectedly"))?
             .map_err(|e| server(format!("Could not flush imported files: {e}")))?;
-        insert_imported(&self.db, rows).await.map_err(|e| server(format!("Could not save imported rows: {e}")))?;
+        let ids = written.images.iter().map(|image| image.id.clone()).collect();
+        let row_at = |at: usize, id: String| {
+            let image = &written.images[at];
+            let record = &records[image.index];
+            record.row(id, image.filename.clone(), image.width, image.height, image.bytes, image.sha256.clone())
+        };
+        insert_imported(&self.db, ids, row_at)
+            .await
+            .map_err(|e| server(format!("Could not save imported rows: {e}")))?;
         written.kept = true;
         Ok(totals)
     }
 
-    /// Picks a free name for each checked image and writes it; returns each row with its file.
+    /// Picks a free name for each checked image and writes it.
     async fn store_files(
         &self,
         records: &[ImportRecord],
         images: Vec<Checked>,
         names: &mut HashSet<String>,
-    ) -> Result<Vec<(GalleryRow, PathBuf)>, Failure> {
+    ) -> Result<Vec<Stored>, Failure> {
         if images.is_empty() {
             return Ok(Vec::new());
         }
@@ -512,8 +528,11 @@ impl Run {
             chosen.push(candidate);
         }
         let dir = self.settings.images_dir.clone();
-        let records: Vec<ImportRecord> = images.iter().map(|image| records[image.index].clone()).collect();
-        tokio::task::spawn_blocking(move || write_files(&dir, images, chosen, &records))
+        let ids: Vec<String> = images
+            .iter()
+            .map(|image| records[image.index].id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()))
+            .collect();
+        tokio::task::spawn_blocking(move || write_files(&dir, images, chosen, ids))
             .await
             .map_err(|_| server("The import stopped unexpectedly"))?
             .map_err(server)
@@ -661,18 +680,13 @@ fn check((index, bytes, extension): (usize, Vec<u8>, String), max_pixels: u64, s
 }
 
 /// Writes each image under its chosen name (never over an existing file: a name taken on disk gets a
-/// random suffix) and builds its row.
-fn write_files(
-    dir: &Path,
-    images: Vec<Checked>,
-    names: Vec<String>,
-    records: &[ImportRecord],
-) -> Result<Vec<(GalleryRow, PathBuf)>, String> {
+/// random suffix).
+fn write_files(dir: &Path, images: Vec<Checked>, names: Vec<String>, ids: Vec<String>) -> Result<Vec<Stored>, String> {
     let mut stored = Vec::with_capacity(images.len());
-    let result = write_each(dir, images, names, records, &mut stored);
+    let result = write_each(dir, images, names, ids, &mut stored);
     if result.is_err() {
-        for (_, path) in &stored {
-            let _ = std::fs::remove_file(path);
+        for image in &stored {
+            let _ = std::fs::remove_file(dir.join(&image.filename));
         }
     }
     result.map(|()| stored)
@@ -682,11 +696,11 @@ fn write_each(
     dir: &Path,
     images: Vec<Checked>,
     names: Vec<String>,
-    records: &[ImportRecord],
-    stored: &mut Vec<(GalleryRow, PathBuf)>,
+    ids: Vec<String>,
+    stored: &mut Vec<Stored>,
 ) -> Result<(), String> {
     use std::io::Write;
-    for ((image, mut name), record) in images.into_iter().zip(names).zip(records) {
+    for ((image, mut name), id) in images.into_iter().zip(names).zip(ids) {
         let file = loop {
             let path = dir.join(&name);
             match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -703,9 +717,9 @@ fn write_each(
             let _ = std::fs::remove_file(&path);
             return Err(format!("Could not write an imported image: {}", err.kind()));
         }
-        let id = record.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let row = record.row(id, name, image.width, image.height, image.bytes.len() as u64, image.sha256);
-        stored.push((row, path));
+        let (index, width, height, bytes, sha256) =
+            (image.index, image.width, image.height, image.bytes.len() as u64, image.sha256);
+        stored.push(Stored { index, id, filename: name, width, height, bytes, sha256 });
     }
     Ok(())
 }

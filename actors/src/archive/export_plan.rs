@@ -1,11 +1,14 @@
 //! The first pass of an export: walk the chosen rows in archive order, decide each image's name inside
 //! the archive, and write the entry list and both metadata files to scratch files beside the export,
-//! so the archive's exact length is known before its first byte and memory stays flat.
+//! so the archive's exact length is known before its last member is written and memory stays flat.
+//! A streamed download also receives each entry as soon as it is planned, so its first bytes do not
+//! wait for the whole pass.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 
 use sea_orm::DatabaseConnection;
 
@@ -75,7 +78,7 @@ pub struct Plan {
 }
 
 /// One image entry of the archive, as the entry list stores it.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PlannedEntry {
     pub size: u64,
     pub filename: String,
@@ -99,10 +102,11 @@ struct Writers {
     missing: u64,
     length: ArchiveLength,
     taken: HashSet<String>,
+    live: Option<SyncSender<PlannedEntry>>,
 }
 
 impl Writers {
-    fn create(files: &PlanFiles) -> std::io::Result<Writers> {
+    fn create(files: &PlanFiles, live: Option<SyncSender<PlannedEntry>>) -> std::io::Result<Writers> {
         let open = |path: &Path| File::create(path).map(|f| BufWriter::with_capacity(64 * 1024, f));
         Ok(Writers {
             entries: open(&files.entries)?,
@@ -116,6 +120,7 @@ impl Writers {
             missing: 0,
             length: ArchiveLength::default(),
             taken: HashSet::new(),
+            live,
         })
     }
 
@@ -165,6 +170,10 @@ impl Writers {
         self.length.add(entry.name.len() as u64, size);
         serde_json::to_writer(&mut self.entries, &entry)?;
         self.entries.write_all(b"\n")?;
+        if let Some(live) = &self.live {
+            // The writer stopped (its own error says why).
+            live.send(entry).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        }
         self.exported += 1;
         Ok(())
     }
@@ -185,6 +194,8 @@ pub struct PlanInputs<'a> {
     pub files: PlanFiles,
     pub exported_at: &'a str,
     pub version: &'a str,
+    /// Where each image entry goes as soon as it is planned, for a writer running alongside.
+    pub live: Option<SyncSender<PlannedEntry>>,
 }
 
 /// Runs the first pass. File checks and scratch writes happen on blocking threads, a page at a time.
@@ -195,7 +206,7 @@ pub async fn prepare(
 ) -> Result<Plan, String> {
     let io = |e: std::io::Error| format!("cannot write the export's scratch files: {}", e.kind());
     let db_error = |e: crate::store::StoreError| e.to_string();
-    let mut writers = Writers::create(&inputs.files).map_err(io)?;
+    let mut writers = Writers::create(&inputs.files, inputs.live).map_err(io)?;
     let header = ndjson_header(inputs.exported_at, inputs.version);
     writers.ndjson.write_all(header.as_bytes()).map_err(io)?;
     writers.ndjson_len += header.len() as u64;
@@ -245,6 +256,8 @@ pub async fn prepare(
         }
     }
     writers.flush().map_err(io)?;
+    // The entry list is complete: a writer alongside moves on to the metadata.
+    writers.live = None;
 
     let json_prefix = format!("{{{},\"images\":[", header_fields(inputs.exported_at, inputs.version)).into_bytes();
     let json_suffix_before_skipped: Vec<u8> =

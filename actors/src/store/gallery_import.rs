@@ -61,18 +61,23 @@ async fn taken_ids(db: &impl ConnectionTrait, ids: &[String]) -> StoreResult<Has
     Ok(taken)
 }
 
-/// Stores `rows` (archive order: the first ends up newest) in one transaction, with a thumbnail
-/// request each. An id some row already has gets a fresh one; the stored rows are returned.
-pub async fn insert_imported(db: &DatabaseConnection, mut rows: Vec<GalleryRow>) -> StoreResult<Vec<GalleryRow>> {
+/// Stores one row per id (archive order: the first ends up newest) in one transaction, with a
+/// thumbnail request each; `row_at(i, id)` builds the `i`th row, a chunk at a time. An id some row
+/// already has gets a fresh one.
+pub async fn insert_imported(
+    db: &DatabaseConnection,
+    mut ids: Vec<String>,
+    row_at: impl Fn(usize, String) -> GalleryRow,
+) -> StoreResult<()> {
     let txn = super::begin_write(db).await?;
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let taken = taken_ids(&txn, &ids).await?;
     let mut seen = HashSet::new();
-    for row in &mut rows {
-        if taken.contains(&row.id) || !seen.insert(row.id.clone()) {
-            row.id = uuid::Uuid::new_v4().to_string();
+    for id in &mut ids {
+        if taken.contains(id) || !seen.insert(id.clone()) {
+            *id = uuid::Uuid::new_v4().to_string();
         }
     }
+    drop(seen);
     // Positions above every row that exists or ever existed (AUTOINCREMENT never reuses them).
     let top = txn
         .query_one_raw(sea_orm::Statement::from_string(
@@ -83,29 +88,36 @@ pub async fn insert_imported(db: &DatabaseConnection, mut rows: Vec<GalleryRow>)
         .await?
         .and_then(|row| row.try_get_by_index::<i64>(0).ok())
         .unwrap_or(0);
-    let count = rows.len() as i64;
-    for (index, row) in rows.iter_mut().enumerate() {
-        row.sort_seq = top + count - index as i64;
-    }
+    let count = ids.len() as i64;
     let now = super::time::to_db(chrono::Utc::now());
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let models = chunk.iter().map(|row| {
+    for (chunk_at, chunk) in ids.chunks(INSERT_CHUNK).enumerate() {
+        let first = chunk_at * INSERT_CHUNK;
+        let rows: Vec<GalleryRow> = chunk
+            .iter()
+            .enumerate()
+            .map(|(offset, id)| {
+                let mut row = row_at(first + offset, id.clone());
+                row.sort_seq = top + count - (first + offset) as i64;
+                row
+            })
+            .collect();
+        let models = rows.iter().map(|row| {
             let mut model = entry::ActiveModel::from(row.clone());
             model.sort_seq = ActiveValue::Set(row.sort_seq);
             model
         });
         entry::Entity::insert_many(models).exec_without_returning(&txn).await?;
-        let placeholders = vec!["(?, 0, ?, ?)"; chunk.len()].join(", ");
+        let placeholders = vec!["(?, 0, ?, ?)"; rows.len()].join(", ");
         let sql = format!(
             "INSERT INTO thumbnail_queue (filename, attempts, created_at, updated_at) VALUES {placeholders} \
              ON CONFLICT (filename) DO UPDATE SET updated_at = excluded.updated_at"
         );
-        let values = chunk
+        let values = rows
             .iter()
             .flat_map(|row| [row.filename.clone().into(), now.clone().into(), now.clone().into()])
             .collect::<Vec<sea_orm::Value>>();
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Sqlite, sql, values)).await?;
     }
     txn.commit().await?;
-    Ok(rows)
+    Ok(())
 }
