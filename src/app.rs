@@ -108,6 +108,10 @@ impl Application {
                 imports_dir: config.data_dir.join("imports"),
             },
             gallery_feed: Default::default(),
+            sync_settings: Arc::new(crate::r2_sync_settings::PanelSyncSettings {
+                db: db.clone(),
+                settings: settings.clone(),
+            }),
         };
         let engine = Engine::start(deps).await?;
         let acceptor = bind(&config).await?;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod optimizer_health;
 pub mod outbound;
 pub mod prompt_optimizer;
+pub mod r2_sync_settings;
 pub mod settings;
 pub mod telemetry;
 pub mod version_check;

@@ -13,6 +13,8 @@ pub mod job_rows;
 pub mod media;
 pub mod metrics;
 pub mod r2;
+pub mod r2_sync_run;
+pub mod r2_syncer;
 pub mod store;
 pub mod supervisor;
 pub mod thumbnailer;

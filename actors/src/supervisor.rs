@@ -14,6 +14,7 @@ use crate::exporter::{ExportRequest, ExportSettings, Exporter, ExporterMsg, Refu
 use crate::gallery_feed::GalleryFeed;
 use crate::importer::{ImportEnded, ImportRefusal, ImportSettings, ImportStart, Importer, ImporterMsg};
 use crate::job_feed::JobFeed;
+use crate::r2_syncer::{R2Syncer, SyncRefusal, SyncRequest, SyncSettings, SyncTarget, SyncerDeps, SyncerMsg};
 use crate::store::gallery_jobs::GalleryJob;
 use crate::store::jobs;
 use crate::thumbnailer::{ThumbnailSettings, Thumbnailer, ThumbnailerMsg};
@@ -58,6 +59,7 @@ pub enum SupervisorMsg {
 pub struct SupervisorState {
     exporter: Arc<ChildSlot<ExporterMsg>>,
     importer: Arc<ChildSlot<ImporterMsg>>,
+    syncer: Arc<ChildSlot<SyncerMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     webhooks: Arc<ChildSlot<WebhookMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
@@ -85,12 +87,15 @@ pub struct EngineDeps {
     pub imports: ImportSettings,
     /// The live feed of gallery jobs (exports, imports, syncs).
     pub gallery_feed: Arc<GalleryFeed>,
+    /// The R2 backup settings as they are when a sync or the schedule needs them.
+    pub sync_settings: Arc<dyn SyncSettings>,
 }
 
 /// The children's current references, handed to `Engine` once the supervisor is up.
 pub struct Children {
     exporter: Arc<ChildSlot<ExporterMsg>>,
     importer: Arc<ChildSlot<ImporterMsg>>,
+    syncer: Arc<ChildSlot<SyncerMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
 }
@@ -120,6 +125,21 @@ impl Supervisor {
             deps.upkeep.imports_writing.clone(),
         );
         let (actor, _) = Actor::spawn_linked(None, Importer, args, myself.get_cell()).await?;
+        Ok(actor)
+    }
+
+    async fn spawn_syncer(
+        myself: &ActorRef<SupervisorMsg>,
+        deps: &EngineDeps,
+    ) -> Result<ActorRef<SyncerMsg>, ActorProcessingErr> {
+        let args = SyncerDeps {
+            db: deps.db.clone(),
+            feed: deps.gallery_feed.clone(),
+            images_dir: deps.exports.images_dir.clone(),
+            transport: deps.transport.clone(),
+            settings: deps.sync_settings.clone(),
+        };
+        let (actor, _) = Actor::spawn_linked(None, R2Syncer, args, myself.get_cell()).await?;
         Ok(actor)
     }
 
@@ -185,15 +205,17 @@ impl Actor for Supervisor {
         let thumbnailer = ChildSlot::new(Self::spawn_thumbnailer(&myself, &deps).await?);
         let upkeep = ChildSlot::new(Self::spawn_upkeep(&myself, &deps).await?);
         let importer = ChildSlot::new(Self::spawn_importer(&myself, &deps, &thumbnailer).await?);
+        let syncer = ChildSlot::new(Self::spawn_syncer(&myself, &deps).await?);
         let dispatcher = ChildSlot::new(Self::spawn_dispatcher(&myself, &deps, &webhooks, &thumbnailer).await?);
         let children = Children {
             exporter: exporter.clone(),
             importer: importer.clone(),
+            syncer: syncer.clone(),
             dispatcher: dispatcher.clone(),
             thumbnailer: thumbnailer.clone(),
         };
         let _ = ready.send(children);
-        Ok(SupervisorState { exporter, importer, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
+        Ok(SupervisorState { exporter, importer, syncer, dispatcher, webhooks, thumbnailer, upkeep, deps, restarts: 0 })
     }
 
     async fn handle(
@@ -235,6 +257,10 @@ impl Actor for Supervisor {
             // An import it was running ends without a commit; the new one marks it failed.
             state.importer.replace(Self::spawn_importer(&myself, &state.deps, &state.thumbnailer).await?);
             state.restarts += 1;
+        } else if cell.get_id() == state.syncer.get().get_id() {
+            // A sync it was running stops; the new one resumes a full reconcile or marks it failed.
+            state.syncer.replace(Self::spawn_syncer(&myself, &state.deps).await?);
+            state.restarts += 1;
         } else if cell.get_id() == state.dispatcher.get().get_id() {
             // A new dispatcher marks what the failed one left active as interrupted.
             state
@@ -261,6 +287,7 @@ pub struct Engine {
     supervisor: ActorRef<SupervisorMsg>,
     exporter: Arc<ChildSlot<ExporterMsg>>,
     importer: Arc<ChildSlot<ImporterMsg>>,
+    syncer: Arc<ChildSlot<SyncerMsg>>,
     dispatcher: Arc<ChildSlot<DispatcherMsg>>,
     thumbnailer: Arc<ChildSlot<ThumbnailerMsg>>,
     db: sea_orm::DatabaseConnection,
@@ -284,6 +311,7 @@ impl Engine {
             supervisor,
             exporter: children.exporter,
             importer: children.importer,
+            syncer: children.syncer,
             dispatcher: children.dispatcher,
             thumbnailer: children.thumbnailer,
             db,
@@ -445,6 +473,28 @@ impl Engine {
         self.call_importer(|reply| ImporterMsg::Status { job_id, reply }).await
     }
 
+    /// Starts an R2 sync against an already resolved target.
+    pub async fn start_sync(&self, request: SyncRequest, target: SyncTarget) -> Result<GalleryJob, SyncRefusal> {
+        self.call_syncer(|reply| SyncerMsg::Start { request, target, reply }).await?
+    }
+
+    pub async fn sync_status(&self, job_id: &str) -> Result<Option<GalleryJob>, SyncRefusal> {
+        let job_id = job_id.to_string();
+        self.call_syncer(|reply| SyncerMsg::Status { job_id, reply }).await
+    }
+
+    async fn call_syncer<T: Send + 'static>(
+        &self,
+        build: impl FnOnce(RpcReplyPort<T>) -> SyncerMsg,
+    ) -> Result<T, SyncRefusal> {
+        self.syncer
+            .get()
+            .call(build, None)
+            .await
+            .map_err(|e| SyncRefusal::Failed(format!("the R2 syncer is not answering: {e}")))?
+            .success_or(SyncRefusal::Failed("the R2 syncer did not reply".into()))
+    }
+
     async fn call_importer<T: Send + 'static>(
         &self,
         build: impl FnOnce(RpcReplyPort<T>) -> ImporterMsg,
@@ -539,6 +589,7 @@ mod tests {
                     imports_dir: dir.path().join("data/imports"),
                 },
                 gallery_feed: Default::default(),
+                sync_settings: Arc::new(crate::r2_syncer::Disabled),
             })
             .await
             .unwrap(),

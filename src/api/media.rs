@@ -7,6 +7,7 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use chrono::Utc;
+use panel_actors::media::names::content_type;
 use panel_actors::media::thumbs::thumbnail_name;
 use panel_actors::store::gallery;
 use poem::http::{HeaderValue, StatusCode};
@@ -53,22 +54,6 @@ impl ApiResponse for FileReply {
     }
 
     fn register(_registry: &mut Registry) {}
-}
-
-fn content_type(filename: &str) -> &'static str {
-    let extension = FsPath::new(filename).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    match extension.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "gif" => "image/gif",
-        "avif" => "image/avif",
-        "bmp" => "image/bmp",
-        "heic" | "heif" => "image/heif",
-        "ico" => "image/x-icon",
-        "tif" | "tiff" => "image/tiff",
-        _ => "application/octet-stream",
-    }
 }
 
 /// The file under `dir`, refusing anything whose real path (symlinks resolved) leaves `dir`.

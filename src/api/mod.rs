@@ -12,6 +12,7 @@ pub mod gallery_export;
 pub mod gallery_import;
 pub mod gallery_job_events;
 pub mod gallery_selection;
+pub mod gallery_sync;
 pub mod gallery_view;
 pub mod generate;
 pub mod generate_request;
@@ -77,6 +78,7 @@ use gallery_batch::GalleryBatchApi;
 use gallery_export::GalleryExportApi;
 use gallery_import::GalleryImportApi;
 use gallery_selection::GallerySelectionApi;
+use gallery_sync::GallerySyncApi;
 use generate::GenerateApi;
 use health::HealthApi;
 use job_events::JobEventsApi;
@@ -107,7 +109,7 @@ apis!(
     JobEventsApi,
     JobsApi,
     GalleryApi,
-    (GalleryBatchApi, GalleryExportApi, GalleryImportApi, GallerySelectionApi),
+    (GalleryBatchApi, GalleryExportApi, GalleryImportApi, GallerySelectionApi, GallerySyncApi),
     MediaApi,
 );
 

@@ -18,8 +18,8 @@ use super::settings_models::R2Update;
 use super::settings_update::{Problems, apply_r2, check_r2_endpoint};
 use super::strict_json::StrictJson;
 use crate::app::AppState;
+use crate::r2_sync_settings::credentials;
 use crate::settings::Config;
-use crate::settings::panel::R2Settings;
 
 pub struct R2HealthApi;
 
@@ -41,23 +41,6 @@ fn check(name: &str, status: &str, message: impl Into<String>) -> HealthCheck {
     HealthCheck { name: name.to_string(), status: status.to_string(), message: message.into() }
 }
 
-/// Resolved connection values, or the first thing missing.
-fn resolve(draft: &R2Settings, state: &AppState) -> Result<(String, String), String> {
-    if draft.endpoint_url.is_empty() {
-        return Err("R2 endpoint URL is not configured.".into());
-    }
-    if draft.bucket_name.is_empty() {
-        return Err("R2 bucket name is not configured.".into());
-    }
-    let env = state.settings.env();
-    let key_id = draft.access_key_id.resolve(env, "R2 access key ID")?.ok_or("R2 access key ID is not configured.")?;
-    let secret = draft
-        .secret_access_key
-        .resolve(env, "R2 secret access key")?
-        .ok_or("R2 secret access key is not configured.")?;
-    Ok((key_id, secret))
-}
-
 #[OpenApi(tag = "ApiTags::Settings")]
 impl R2HealthApi {
     /// Check draft R2 backup settings and probe the bucket. Nothing is saved.
@@ -74,7 +57,7 @@ impl R2HealthApi {
         }
 
         let mut checks = Vec::new();
-        let (key_id, secret) = match resolve(&draft, &state) {
+        let (key_id, secret) = match credentials(&draft, state.settings.env()) {
             Ok(credentials) => credentials,
             Err(message) => {
                 checks.push(check("configuration", "error", message));

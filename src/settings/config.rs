@@ -122,6 +122,9 @@ pub struct Config {
     pub r2_region: String,
     pub r2_key_prefix: String,
     pub r2_sync_interval_hours: u64,
+    pub r2_sync_concurrency: usize,
+    /// Seconds in one hour of the sync interval (3600; tests shorten it).
+    pub r2_sync_hour_seconds: u64,
     pub r2_access_key_id_set: bool,
     pub r2_secret_access_key_set: bool,
 }
@@ -265,6 +268,9 @@ impl Config {
             r2_region: r.text("R2_REGION"),
             r2_key_prefix: r.text("R2_KEY_PREFIX"),
             r2_sync_interval_hours: r.float("R2_SYNC_INTERVAL_HOURS") as u64,
+            // The contract's clamp, within the table's wider range.
+            r2_sync_concurrency: r.int("R2_SYNC_CONCURRENCY").clamp(1, 32) as usize,
+            r2_sync_hour_seconds: r.int("R2_SYNC_HOUR_SECONDS").max(1) as u64,
             r2_access_key_id_set: !raw.get("R2_ACCESS_KEY_ID").trim().is_empty(),
             r2_secret_access_key_set: !raw.get("R2_SECRET_ACCESS_KEY").trim().is_empty(),
         })

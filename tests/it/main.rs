@@ -24,6 +24,7 @@ mod mock_upstream;
 mod overall_config;
 mod prompt;
 mod r2_health;
+mod r2_sync;
 mod security;
 mod settings;
 mod settings_api;

@@ -19,3 +19,20 @@ pub fn safe_filename(name: &str, thumbnails: bool) -> bool {
             .and_then(|e| e.to_str())
             .is_some_and(|e| extensions.contains(&e.to_ascii_lowercase().as_str()))
 }
+
+/// The media type served and uploaded for an image file, by extension.
+pub fn content_type(filename: &str) -> &'static str {
+    let extension = filename.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match extension.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "avif" => "image/avif",
+        "bmp" => "image/bmp",
+        "heic" | "heif" => "image/heif",
+        "ico" => "image/x-icon",
+        "tif" | "tiff" => "image/tiff",
+        _ => "application/octet-stream",
+    }
+}

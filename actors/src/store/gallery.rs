@@ -302,11 +302,20 @@ pub async fn delete(db: &DatabaseConnection, id: &str) -> StoreResult<Option<(Ga
     let still_used =
         entry::Entity::find().filter(entry::Column::Filename.eq(row.filename.clone())).count(&txn).await? > 0;
     if !still_used {
-        let sql = "DELETE FROM thumbnail_queue WHERE filename = ?".to_string();
-        txn.execute_raw(statement(sql, vec![row.filename.clone().into()])).await?;
+        forget_file(&txn, &row.filename).await?;
     }
     txn.commit().await?;
     Ok(Some((row, !still_used)))
+}
+
+/// A file no row uses any more: no thumbnail to make, and the backup's record of it is dropped (a
+/// file of that name that comes back is checked against the bucket again).
+async fn forget_file(txn: &impl sea_orm::ConnectionTrait, filename: &str) -> StoreResult<()> {
+    for table in ["thumbnail_queue", "r2_sync_state"] {
+        let sql = format!("DELETE FROM {table} WHERE filename = ?");
+        txn.execute_raw(statement(sql, vec![filename.to_string().into()])).await?;
+    }
+    Ok(())
 }
 
 /// Deletes every row; returns their distinct filenames.
@@ -316,6 +325,7 @@ pub async fn delete_all(db: &DatabaseConnection) -> StoreResult<(u64, Vec<String
         entry::Entity::find().select_only().column(entry::Column::Filename).distinct().into_tuple().all(&txn).await?;
     let deleted = entry::Entity::delete_many().exec(&txn).await?.rows_affected;
     txn.execute_unprepared("DELETE FROM thumbnail_queue").await?;
+    txn.execute_unprepared("DELETE FROM r2_sync_state").await?;
     txn.commit().await?;
     Ok((deleted, filenames))
 }
@@ -360,11 +370,7 @@ pub async fn delete_many(db: &DatabaseConnection, ids: &[String]) -> StoreResult
     let names: std::collections::BTreeSet<String> = rows.into_iter().map(|r| r.filename).collect();
     for name in names {
         if entry::Entity::find().filter(entry::Column::Filename.eq(name.clone())).count(&txn).await? == 0 {
-            txn.execute_raw(statement(
-                "DELETE FROM thumbnail_queue WHERE filename = ?".into(),
-                vec![name.clone().into()],
-            ))
-            .await?;
+            forget_file(&txn, &name).await?;
             unused.push(name);
         }
     }

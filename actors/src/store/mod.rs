@@ -8,6 +8,7 @@ pub mod gallery_jobs;
 pub mod gallery_selections;
 pub mod jobs;
 pub mod presets;
+pub mod r2_sync_state;
 pub mod settings_overrides;
 pub mod snippets;
 pub mod time;

@@ -851,6 +851,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gallery/sync-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Starts an R2 backup sync of the gallery's originals (no body or `{}`: incremental, real). */
+        post: operations["create_sync_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gallery/sync-jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["sync_job"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gallery/sync-jobs/{job_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A sync's progress (`event: sync`): each stage with all counters, then its end. */
+        get: operations["sync_job_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/image/{filename}": {
         parameters: {
             query?: never;
@@ -1237,6 +1287,85 @@ export interface components {
             prev_cursor?: string | null;
             images: components["schemas"]["GalleryEntry"][];
             filter_options: components["schemas"]["FilterOptions"];
+        };
+        /**
+         * GallerySyncJobStatus
+         * @description An R2 backup sync and how far it got.
+         */
+        GallerySyncJobStatus: {
+            job_id: string;
+            /** @description `queued`, `running`, `success` or `error`. */
+            status: string;
+            /**
+             * @description `queued`, `preparing`, `listing_remote`, `comparing`, `preflight` (dry run), `uploading`,
+             *     `checkpoint`, `completed` or `error`.
+             */
+            stage: string;
+            message: string;
+            /**
+             * Format: int64
+             * @description 0–100, by files compared.
+             */
+            progress: number;
+            created_at: string;
+            updated_at: string;
+            error?: string | null;
+            /**
+             * Format: uint64
+             * @description Unique gallery files this sync compares.
+             */
+            total_count: number;
+            /**
+             * Format: uint64
+             * @description Files compared so far, missing ones included.
+             */
+            compared_count: number;
+            /** Format: uint64 */
+            uploaded_count: number;
+            /**
+             * Format: uint64
+             * @description Dry runs only: files the bucket lacks.
+             */
+            pending_upload_count: number;
+            /**
+             * Format: uint64
+             * @description Files the bucket already holds (never overwritten).
+             */
+            skipped_existing_count: number;
+            /**
+             * Format: uint64
+             * @description Gallery rows whose file is absent, unsafe or unnamed.
+             */
+            missing_local_count: number;
+            /** Format: uint64 */
+            failed_count: number;
+            /**
+             * Format: uint64
+             * @description Bytes of the files compared that exist locally.
+             */
+            bytes_total: number;
+            /** Format: uint64 */
+            bytes_uploaded: number;
+            dry_run: boolean;
+            /** @description A full reconcile's last completed page ends at this filename. */
+            checkpoint_filename?: string | null;
+        };
+        /**
+         * GallerySyncRequest
+         * @description What to sync.
+         */
+        GallerySyncRequest: {
+            /**
+             * @description Count what would be uploaded; upload and record nothing.
+             * @default false
+             */
+            dry_run: boolean;
+            /**
+             * @description Compare every gallery file with the bucket, not only those changed since the last sync (finds
+             *     objects deleted from the bucket by hand).
+             * @default false
+             */
+            full_reconcile: boolean;
         };
         /**
          * GalleryThumbnailState
@@ -6599,6 +6728,290 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["SelectionToken"];
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_sync_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["GallerySyncRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GallerySyncJobStatus"];
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sync_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["GallerySyncJobStatus"];
+                };
+            };
+            /** @description The request is malformed or the Host is not allowed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The access key is missing, wrong or expired. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client IP or the request origin is not allowed. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Nothing exists at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is larger than the configured limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many attempts or a full queue; see `Retry-After`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description An unexpected server error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sync_job_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: `event: job` / `event: jobs` frames with compact JSON data. */
+            200: {
+                headers: {
+                    "CACHE-CONTROL": string;
+                    "X-ACCEL-BUFFERING": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream; charset=utf-8": string;
                 };
             };
             /** @description The request is malformed or the Host is not allowed. */
