@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use panel_actors::r2_syncer::{SyncConfigError, SyncSettings, SyncTarget};
+use panel_actors::r2_syncer::{Schedule, SyncConfigError, SyncSettings, SyncTarget};
 use panel_actors::store::presets as store;
 use panel_actors::upstream::guard::{Policy, Purpose, vet};
 use sea_orm::DatabaseConnection;
@@ -74,12 +74,18 @@ impl SyncSettings for PanelSyncSettings {
         Box::pin(self.resolve())
     }
 
-    fn interval(&self) -> BoxFuture<'_, Option<Duration>> {
+    fn schedule(&self) -> BoxFuture<'_, Schedule> {
         Box::pin(async move {
-            let r2 = self.stored().await.ok()?;
             let hour = self.settings.current().r2_sync_hour_seconds;
-            (r2.enabled && r2.sync_interval_hours > 0)
-                .then(|| Duration::from_secs(r2.sync_interval_hours.saturating_mul(hour)))
+            // A minute, or one shortened hour when R2_SYNC_HOUR_SECONDS is lowered to try schedules.
+            let idle_recheck = Duration::from_secs(hour.min(60));
+            let every = self
+                .stored()
+                .await
+                .ok()
+                .filter(|r2| r2.enabled && r2.sync_interval_hours > 0)
+                .map(|r2| Duration::from_secs(r2.sync_interval_hours.saturating_mul(hour)));
+            Schedule { every, idle_recheck }
         })
     }
 }

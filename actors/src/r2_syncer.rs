@@ -21,8 +21,6 @@ use crate::store::time::to_db;
 use crate::upstream::transport::Transport;
 
 const SAVE_EVERY: Duration = Duration::from_millis(500);
-/// How often a disabled schedule looks again.
-const IDLE_CHECK: Duration = Duration::from_secs(60);
 
 /// Resolved R2 settings for one sync; secrets come from their env refs when asked for.
 #[derive(Clone)]
@@ -61,11 +59,19 @@ impl std::fmt::Display for SyncConfigError {
     }
 }
 
+/// When scheduled syncs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Time between scheduled syncs; `None` when scheduled sync is off.
+    pub every: Option<Duration>,
+    /// How soon a schedule that is off looks again.
+    pub idle_recheck: Duration,
+}
+
 /// The panel's R2 settings as they are now (they change at run time).
 pub trait SyncSettings: Send + Sync + 'static {
     fn target(&self) -> BoxFuture<'_, Result<SyncTarget, SyncConfigError>>;
-    /// Time between scheduled syncs; `None` when scheduled sync is off.
-    fn interval(&self) -> BoxFuture<'_, Option<Duration>>;
+    fn schedule(&self) -> BoxFuture<'_, Schedule>;
 }
 
 /// R2 backup off: no target, no schedule.
@@ -76,8 +82,8 @@ impl SyncSettings for Disabled {
         Box::pin(async { Err(SyncConfigError::Disabled) })
     }
 
-    fn interval(&self) -> BoxFuture<'_, Option<Duration>> {
-        Box::pin(async { None })
+    fn schedule(&self) -> BoxFuture<'_, Schedule> {
+        Box::pin(async { Schedule { every: None, idle_recheck: Duration::from_secs(60) } })
     }
 }
 
@@ -172,22 +178,24 @@ impl Actor for R2Syncer {
             }
             SyncerMsg::Progress { job_id, progress } => state.progress(&job_id, progress).await,
             SyncerMsg::Ended { job_id, outcome } => state.ended(&job_id, outcome).await,
-            SyncerMsg::Scheduled => {
-                let reason = state.scheduled(&myself).await;
-                tracing::info!(reason, "scheduled R2 sync");
-            }
+            SyncerMsg::Scheduled => match state.scheduled(&myself).await {
+                "started" => tracing::info!("scheduled R2 sync started"),
+                // Off is the usual state: said quietly, once a minute.
+                "disabled" => tracing::debug!(reason = "disabled", "scheduled R2 sync skipped"),
+                reason => tracing::info!(reason, "scheduled R2 sync skipped"),
+            },
         }
         Ok(())
     }
 }
 
 /// Wakes the syncer one interval after start and after each run; a schedule that is off is looked at
-/// again every minute.
+/// again after its idle recheck (a minute).
 fn schedule(syncer: ActorRef<SyncerMsg>, settings: Arc<dyn SyncSettings>) {
     tokio::spawn(async move {
         loop {
-            let wait = settings.interval().await;
-            tokio::time::sleep(wait.unwrap_or(IDLE_CHECK)).await;
+            let schedule = settings.schedule().await;
+            tokio::time::sleep(schedule.every.unwrap_or(schedule.idle_recheck)).await;
             if syncer.cast(SyncerMsg::Scheduled).is_err() {
                 break;
             }
@@ -330,7 +338,7 @@ impl SyncerState {
 
     /// One scheduled run: starts an incremental sync, or says why not.
     async fn scheduled(&mut self, myself: &ActorRef<SyncerMsg>) -> &'static str {
-        if self.deps.settings.interval().await.is_none() {
+        if self.deps.settings.schedule().await.every.is_none() {
             return "disabled";
         }
         let target = match self.deps.settings.target().await {

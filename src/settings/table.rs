@@ -221,7 +221,7 @@ pub static TABLE: &[SettingDef] = &[
     SettingDef::new(R2Backup, "R2_KEY_PREFIX", Text, "gallery/", HotReload, "Object key prefix for gallery backups; use a dedicated prefix such as gallery-test/ for validation"),
     SettingDef::new(R2Backup, "R2_SYNC_INTERVAL_HOURS", int(0, I64), "0", HotReload, "Scheduled Gallery Sync interval in hours; 0 disables automatic sync"),
     SettingDef::new(R2Backup, "R2_SYNC_CONCURRENCY", int(1, 64), "4", HotReload, "Concurrent R2 HEAD/upload workers used by Gallery Sync (above 32 counts as 32)"),
-    SettingDef::new(R2Backup, "R2_SYNC_HOUR_SECONDS", int(1, I64), "3600", HotReload, "Seconds in one hour of R2_SYNC_INTERVAL_HOURS; keep 3600 (lower it only to try scheduled sync quickly)"),
+    SettingDef::new(R2Backup, "R2_SYNC_HOUR_SECONDS", int(1, I64), "3600", HotReload, "Seconds in one hour of R2_SYNC_INTERVAL_HOURS (and at most the one-minute recheck of an off schedule); keep 3600, lower it only to try scheduled sync quickly"),
     SettingDef::new(R2Backup, "R2_ACCESS_KEY_ID", Text, "", HotReload, "R2 access key ID used by env-ref credentials").secret(),
     SettingDef::new(R2Backup, "R2_SECRET_ACCESS_KEY", Text, "", HotReload, "R2 secret access key used by env-ref credentials").secret(),
     // Version check and metrics

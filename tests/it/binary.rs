@@ -88,13 +88,24 @@ impl RunningPanel {
 
     /// The first log line containing `needle`, waiting up to 2 s for it.
     pub(crate) async fn log_line(&self, needle: &str) -> Option<String> {
-        for _ in 0..200 {
+        self.log_line_within(needle, Duration::from_secs(2)).await
+    }
+
+    /// The first log line containing `needle`, waiting up to `wait` for it.
+    pub(crate) async fn log_line_within(&self, needle: &str, wait: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + wait;
+        while std::time::Instant::now() < deadline {
             if let Some(found) = self.logs.lock().unwrap().lines().find(|l| l.contains(needle)) {
                 return Some(found.to_string());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         None
+    }
+
+    /// Forgets the logs so far (to wait for a line that appeared before).
+    pub(crate) fn clear_logs(&self) {
+        self.logs.lock().unwrap().clear();
     }
 
     /// SIGKILL, as a crash or the OOM killer would: no shutdown code runs.

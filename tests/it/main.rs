@@ -25,6 +25,7 @@ mod overall_config;
 mod prompt;
 mod r2_health;
 mod r2_sync;
+mod r2_sync_binary;
 mod security;
 mod settings;
 mod settings_api;

@@ -1,7 +1,6 @@
 //! A real S3-compatible server on loopback (s3s-fs: buckets are folders, SigV4 is verified), standing in
 //! for Cloudflare R2. It can refuse uploads of chosen keys, as a bucket with a failing disk would.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,7 +10,6 @@ use tokio::net::TcpListener;
 
 pub struct S3Server {
     pub endpoint: String,
-    pub address: SocketAddr,
 }
 
 /// Serves `root` (one folder per bucket) for the given access key pair.
@@ -52,5 +50,5 @@ pub async fn start_failing(root: &Path, access_key: &str, secret_key: &str, fail
             });
         }
     });
-    S3Server { endpoint: format!("http://{address}"), address }
+    S3Server { endpoint: format!("http://{address}") }
 }
