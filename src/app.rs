@@ -70,7 +70,8 @@ impl Application {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
 
-        let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?;
+        let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?
+            .with_s3_ca_bundle(settings.env().get("AWS_CA_BUNDLE"))?;
         let http = transport.plain_client()?;
         let staging_dir = config.data_dir.join("edit-sources");
         store::private_dir(&staging_dir)?;

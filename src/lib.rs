@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod https_proxy;
 pub mod optimizer_health;
 pub mod outbound;
 pub mod prompt_optimizer;

@@ -55,7 +55,12 @@ impl PanelSyncSettings {
             allowlist: Vec::new(),
             allow_private: config.upstream_allow_private_network,
         };
-        vet(&url, &policy).await.map_err(|refused| SyncConfigError::Invalid(refused.0))?;
+        let https_proxy = crate::https_proxy::for_endpoint(self.settings.env(), &endpoint);
+        // Behind a proxy the proxy resolves the name; directly, the client connects only to vetted
+        // addresses, and this check gives the clear message first.
+        if https_proxy.is_none() {
+            vet(&url, &policy).await.map_err(|refused| SyncConfigError::Invalid(refused.0))?;
+        }
         Ok(SyncTarget {
             endpoint,
             bucket: r2.bucket_name,
@@ -65,6 +70,7 @@ impl PanelSyncSettings {
             secret_access_key,
             concurrency: config.r2_sync_concurrency,
             allow_http: config.upstream_allow_private_network,
+            https_proxy,
         })
     }
 }

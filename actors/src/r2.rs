@@ -1,12 +1,11 @@
 //! Cloudflare R2 through the S3 API (`object_store`): building a client for an endpoint and bucket,
 //! and the health probe behind "Test R2".
 
-use std::time::Duration;
-
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path;
-use object_store::{Certificate, ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::upstream::transport::Transport;
 
@@ -17,19 +16,26 @@ pub struct R2Target<'a> {
     pub region: &'a str,
     pub access_key_id: &'a str,
     pub secret_access_key: &'a str,
+    /// The HTTP CONNECT proxy that applies to the endpoint (`HTTPS_PROXY` unless `NO_PROXY` says
+    /// otherwise); none means a direct connection to the vetted address.
+    pub https_proxy: Option<&'a str>,
 }
 
-/// An S3 client for the target, trusting the same roots as every other outbound client.
-pub fn client(target: &R2Target<'_>, transport: &Transport, allow_http: bool) -> Result<AmazonS3, String> {
-    let mut options = ClientOptions::new()
-        .with_allow_http(allow_http)
-        .with_connect_timeout(Duration::from_secs(10))
-        .with_timeout(Duration::from_secs(30));
-    if !transport.extra_roots_pem().is_empty() {
-        for certificate in Certificate::from_pem_bundle(transport.extra_roots_pem()).map_err(|e| e.to_string())? {
-            options = options.with_root_certificate(certificate);
-        }
+/// Hands object_store our client: its roots (`SSL_CERT_FILE`, `AWS_CA_BUNDLE`), its proxy, and for
+/// direct connections the SSRF resolver.
+#[derive(Debug)]
+struct PanelConnector(reqwest::Client);
+
+impl HttpConnector for PanelConnector {
+    fn connect(&self, _options: &ClientOptions) -> object_store::Result<HttpClient> {
+        Ok(HttpClient::new(self.0.clone()))
     }
+}
+
+/// An S3 client for the target. `allow_private` also allows plain-http endpoints (loopback tests).
+pub fn client(target: &R2Target<'_>, transport: &Transport, allow_private: bool) -> Result<AmazonS3, String> {
+    let http = transport.s3_client(target.https_proxy, allow_private).map_err(|e| e.to_string())?;
+    let options = ClientOptions::new().with_allow_http(allow_private);
     AmazonS3Builder::new()
         .with_endpoint(target.endpoint)
         .with_bucket_name(target.bucket)
@@ -38,6 +44,7 @@ pub fn client(target: &R2Target<'_>, transport: &Transport, allow_http: bool) ->
         .with_secret_access_key(target.secret_access_key)
         .with_virtual_hosted_style_request(false)
         .with_client_options(options)
+        .with_http_connector(PanelConnector(http))
         .build()
         .map_err(|e| e.to_string())
 }

@@ -34,6 +34,8 @@ pub struct SyncTarget {
     pub secret_access_key: String,
     pub concurrency: usize,
     pub allow_http: bool,
+    /// The HTTP CONNECT proxy for the endpoint, if one applies.
+    pub https_proxy: Option<String>,
 }
 
 impl std::fmt::Debug for SyncTarget {
@@ -376,6 +378,7 @@ async fn execute(
             region: &target.region,
             access_key_id: &target.access_key_id,
             secret_access_key: &target.secret_access_key,
+            https_proxy: target.https_proxy.as_deref(),
         },
         transport,
         target.allow_http,

@@ -18,16 +18,21 @@ use super::settings_models::R2Update;
 use super::settings_update::{Problems, apply_r2, check_r2_endpoint};
 use super::strict_json::StrictJson;
 use crate::app::AppState;
+use crate::https_proxy;
 use crate::r2_sync_settings::credentials;
-use crate::settings::Config;
 
 pub struct R2HealthApi;
 
 /// A changed R2 endpoint must not resolve to a private address (unless private networks are allowed).
-pub async fn check_endpoint_dns(endpoint: &str, previous: &str, config: &Config) -> ApiResult<()> {
-    if endpoint.is_empty() || endpoint == previous {
+/// Behind an HTTPS proxy the proxy resolves the name, so there is nothing to check here.
+pub async fn check_endpoint_dns(endpoint: &str, previous: &str, state: &AppState) -> ApiResult<()> {
+    if endpoint.is_empty()
+        || endpoint == previous
+        || https_proxy::for_endpoint(state.settings.env(), endpoint).is_some()
+    {
         return Ok(());
     }
+    let config = state.settings.current();
     let Ok(url) = url::Url::parse(endpoint) else { return Ok(()) };
     let policy = Policy {
         purpose: Purpose::R2Endpoint,
@@ -53,7 +58,7 @@ impl R2HealthApi {
         problems.into_result()?;
         if !draft.endpoint_url.is_empty() {
             check_r2_endpoint(&draft.endpoint_url, &config).map_err(ApiError::validation)?;
-            check_endpoint_dns(&draft.endpoint_url, "", &config).await?;
+            check_endpoint_dns(&draft.endpoint_url, "", &state).await?;
         }
 
         let mut checks = Vec::new();
@@ -65,12 +70,14 @@ impl R2HealthApi {
             }
         };
         checks.push(check("configuration", "ok", "R2 configuration is complete"));
+        let proxy = https_proxy::for_endpoint(state.settings.env(), &draft.endpoint_url);
         let target = R2Target {
             endpoint: &draft.endpoint_url,
             bucket: &draft.bucket_name,
             region: &draft.region,
             access_key_id: &key_id,
             secret_access_key: &secret,
+            https_proxy: proxy.as_deref(),
         };
         match r2::client(&target, &state.transport, config.upstream_allow_private_network) {
             Err(err) => checks.push(check("client", "error", format!("Failed to create S3 client: {err}"))),

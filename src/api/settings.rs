@@ -74,7 +74,7 @@ impl SettingsApi {
         let current = load(&state).await?;
         let next = apply(&current, body.0, &config)?;
         check_webhook(&next.webhook_url, &current.webhook_url, &config).await?;
-        super::r2_health::check_endpoint_dns(&next.r2.endpoint_url, &current.r2.endpoint_url, &config).await?;
+        super::r2_health::check_endpoint_dns(&next.r2.endpoint_url, &current.r2.endpoint_url, &state).await?;
         save(&state, &next).await?;
         Ok(Json(SettingsResponse::new(&next, &config)))
     }

@@ -253,7 +253,10 @@ async fn a_client_that_leaves_mid_download_ends_the_export_as_an_error() {
     assert_eq!(done["status"], "error", "{done}");
     assert_eq!(done["message"], "Direct ZIP download interrupted");
     assert_eq!(done["error"], "Client disconnected before ZIP streaming completed");
-    assert!(done["bytes_written"].as_i64() < done["bytes_total"].as_i64());
+    // The length may still be unknown (the first pass stops with the writer), so compare with what
+    // the whole archive would have held.
+    let written = done["bytes_written"].as_i64().expect("bytes_written");
+    assert!(written < 48 << 20, "{done}");
     let scratch: Vec<_> = std::fs::read_dir(app.data_dir().join("exports")).unwrap().collect();
     assert!(scratch.is_empty(), "scratch files are removed: {scratch:?}");
 }

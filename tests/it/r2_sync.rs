@@ -124,6 +124,14 @@ async fn save_r2(app: &TestApp, cookie: &str, r2: Value) {
     assert_eq!(status, 200, "{}", response.text().await.unwrap());
 }
 
+/// As `save_r2`, for an app that does not allow private networks.
+async fn save_r2_public(app: &TestApp, cookie: &str, r2: Value) {
+    let body = json!({"api_url": "https://api.example.com", "r2_backup": r2});
+    let response = api(app, cookie, Method::POST, "/api/settings", Some(body)).await;
+    let status = response.status();
+    assert_eq!(status, 200, "{}", response.text().await.unwrap());
+}
+
 fn enabled(endpoint: &str, prefix: &str) -> Value {
     json!({"enabled": true, "endpoint_url": endpoint, "bucket_name": "panel", "key_prefix": prefix,
         "access_key_id": "${TEST_R2_KEY_ID}", "secret_access_key": "${TEST_R2_SECRET}"})
@@ -227,6 +235,7 @@ async fn a_dry_run_changes_nothing_and_a_real_run_uploads_exactly_the_missing_or
             region: "auto",
             access_key_id: KEY_ID,
             secret_access_key: SECRET,
+            https_proxy: None,
         },
         &Transport::default(),
         true,
@@ -361,4 +370,53 @@ async fn a_failing_upload_fails_the_sync_with_samples_and_the_others_are_recorde
     assert!(error.starts_with("R2 sync failed for 1 image(s): b.png: "), "{error}");
     let recorded: Vec<String> = state_rows(&app).await.into_iter().map(|(f, _)| f).collect();
     assert_eq!(recorded, ["a.png", "c.png"]);
+}
+
+#[tokio::test]
+async fn behind_an_https_proxy_the_bucket_is_reached_only_through_its_tunnels_with_the_aws_ca_bundle() {
+    let bucket = Bucket::start().await;
+    let backend: std::net::SocketAddr = bucket.server.endpoint.trim_start_matches("http://").parse().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let tls = crate::support::tls::start_for(backend, certs.path(), &["s3.panel.test"]).await;
+    let target = format!("s3.panel.test:{}", tls.address.port());
+    // The name exists only on the proxy's side, so a direct connection cannot reach the bucket.
+    let proxy = crate::support::connect_proxy::ConnectProxy::start(&[(&target, tls.address)]).await;
+    let endpoint = format!("https://{target}");
+    let ca_bundle = tls.ca_file.to_string_lossy().to_string();
+    let proxy_url = proxy.url();
+    let env = [
+        ("R2_ENDPOINT_HOST_ALLOWLIST", "s3.panel.test"),
+        ("TEST_R2_KEY_ID", KEY_ID),
+        ("TEST_R2_SECRET", SECRET),
+        ("AWS_CA_BUNDLE", ca_bundle.as_str()),
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("NO_PROXY", "localhost,127.0.0.1"),
+    ];
+    let app = spawn_app_with(&env).await;
+    let cookie = app.unlock().await;
+    seed(&app, "a.png", b"through the tunnel").await;
+    save_r2_public(&app, &cookie, enabled(&endpoint, "gallery/")).await;
+
+    let health = api(&app, &cookie, Method::POST, "/api/settings/r2/health", Some(json!({}))).await;
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    let done = sync(&app, &cookie, json!({})).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert_eq!(done["uploaded_count"], 1, "{done}");
+    assert_eq!(bucket.read("gallery/a.png").unwrap(), b"through the tunnel");
+    let targets = proxy.targets();
+    assert!(!targets.is_empty() && targets.iter().all(|t| *t == target), "{targets:?}");
+
+    // Excluded by NO_PROXY, the same endpoint is tried directly, where its name does not resolve.
+    let mut direct: Vec<(&str, &str)> = env.iter().copied().filter(|(name, _)| *name != "NO_PROXY").collect();
+    direct.push(("NO_PROXY", "panel.test"));
+    let app = spawn_app_with(&direct).await;
+    let cookie = app.unlock().await;
+    save_r2_public(&app, &cookie, enabled(&endpoint, "gallery/")).await;
+    let tunnels = proxy.targets().len();
+    let health = api(&app, &cookie, Method::POST, "/api/settings/r2/health", Some(json!({}))).await;
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "error", "{health}");
+    assert_eq!(health["checks"][1]["name"], "head_bucket", "{health}");
+    assert_eq!(proxy.targets().len(), tunnels, "nothing went through the proxy");
 }

@@ -2,6 +2,7 @@
 //! release API, and a TLS front that puts HTTPS with a private CA before any of them.
 #![allow(dead_code)]
 
+pub mod connect_proxy;
 pub mod fixtures;
 pub mod github;
 pub mod images;

@@ -1,5 +1,5 @@
 //! Outbound HTTP clients. Certificate verification is always on; trusted roots are the system store
-//! plus the PEM bundle named by `SSL_CERT_FILE`. Guarded clients resolve names through
+//! plus the PEM bundle named by `SSL_CERT_FILE` (and, for the S3 client, `AWS_CA_BUNDLE`). Guarded clients resolve names through
 //! `VettingResolver`, so a connection only ever goes to an address the SSRF rules accept, even if DNS
 //! changes between the check and the connection. Redirects are never followed automatically.
 //! Clients are built once per kind and shared: building one loads the system trust store, and a shared
@@ -16,20 +16,22 @@ use super::guard::is_public;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("SSL_CERT_FILE {path} cannot be read: {reason}")]
-    CertFile { path: String, reason: String },
+    #[error("{setting} {path} cannot be read: {reason}")]
+    CertFile { setting: &'static str, path: String, reason: String },
     #[error("HTTP client cannot be built: {0}")]
     Build(String),
     #[error("Invalid SOCKS5 proxy: {0}")]
     Proxy(String),
+    #[error("Invalid HTTPS_PROXY: {0}")]
+    HttpsProxy(String),
 }
 
 /// Builds HTTP clients that share the extra trusted certificates.
 #[derive(Clone, Default)]
 pub struct Transport {
     extra_roots: Arc<Vec<reqwest::Certificate>>,
-    /// The same roots as PEM, for clients that take their own certificate type (object_store).
-    extra_roots_pem: Arc<Vec<u8>>,
+    /// `AWS_CA_BUNDLE`: trusted by the S3 client only, as AWS tools do.
+    s3_roots: Arc<Vec<reqwest::Certificate>>,
     clients: Arc<Mutex<HashMap<ClientKind, reqwest::Client>>>,
 }
 
@@ -38,6 +40,17 @@ pub struct Transport {
 enum ClientKind {
     Guarded { allow_private: bool, timeout: Duration },
     Upstream { socks5_proxy: Option<String>, allow_private: bool, timeout: Duration },
+    S3 { https_proxy: Option<String>, allow_private: bool },
+}
+
+/// An S3 request may carry a whole image; the connection itself must come up quickly.
+const S3_TIMEOUT: Duration = Duration::from_secs(300);
+const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn read_pem(setting: &'static str, path: &str) -> Result<Vec<reqwest::Certificate>, TransportError> {
+    let cert_error = |reason: String| TransportError::CertFile { setting, path: path.to_string(), reason };
+    let pem = std::fs::read(path).map_err(|e| cert_error(e.to_string()))?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| cert_error(e.to_string()))
 }
 
 /// Distinct proxies are few in practice; past this many the cache starts over rather than grow.
@@ -49,15 +62,16 @@ impl Transport {
         let Some(path) = ssl_cert_file.map(str::trim).filter(|p| !p.is_empty()) else {
             return Ok(Transport::default());
         };
-        let cert_error = |reason: String| TransportError::CertFile { path: path.to_string(), reason };
-        let pem = std::fs::read(path).map_err(|e| cert_error(e.to_string()))?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| cert_error(e.to_string()))?;
-        Ok(Transport { extra_roots: Arc::new(certs), extra_roots_pem: Arc::new(pem), clients: Arc::default() })
+        let certs = read_pem("SSL_CERT_FILE", path)?;
+        Ok(Transport { extra_roots: Arc::new(certs), ..Transport::default() })
     }
 
-    /// The PEM bundle from `SSL_CERT_FILE` (empty when none was given).
-    pub fn extra_roots_pem(&self) -> &[u8] {
-        &self.extra_roots_pem
+    /// Adds `AWS_CA_BUNDLE`'s certificates to the S3 client's roots, when given.
+    pub fn with_s3_ca_bundle(mut self, bundle: Option<&str>) -> Result<Self, TransportError> {
+        if let Some(path) = bundle.map(str::trim).filter(|p| !p.is_empty()) {
+            self.s3_roots = Arc::new(read_pem("AWS_CA_BUNDLE", path)?);
+        }
+        Ok(self)
     }
 
     /// A builder with our roots, a user agent, a connect timeout and no automatic redirects.
@@ -101,6 +115,28 @@ impl Transport {
                     };
                     let proxy = reqwest::Proxy::all(remote_dns)
                         .map_err(|e| TransportError::Proxy(e.without_url().to_string()))?;
+                    build(builder.proxy(proxy))
+                }
+                None => build(builder.no_proxy().dns_resolver(Arc::new(VettingResolver { allow_private }))),
+            }
+        })
+    }
+
+    /// The S3 (R2) client: through `https_proxy` (an HTTP CONNECT proxy, which then resolves the
+    /// endpoint's name) when one applies, otherwise direct through the SSRF resolver, so the
+    /// connection goes only to the address that was vetted.
+    pub fn s3_client(&self, https_proxy: Option<&str>, allow_private: bool) -> Result<reqwest::Client, TransportError> {
+        let kind = ClientKind::S3 { https_proxy: https_proxy.map(str::to_string), allow_private };
+        self.shared(kind, || {
+            let builder = self
+                .builder()
+                .tls_certs_merge(self.s3_roots.iter().cloned())
+                .connect_timeout(S3_CONNECT_TIMEOUT)
+                .timeout(S3_TIMEOUT);
+            match https_proxy {
+                Some(proxy) => {
+                    let proxy = reqwest::Proxy::all(proxy)
+                        .map_err(|e| TransportError::HttpsProxy(e.without_url().to_string()))?;
                     build(builder.proxy(proxy))
                 }
                 None => build(builder.no_proxy().dns_resolver(Arc::new(VettingResolver { allow_private }))),

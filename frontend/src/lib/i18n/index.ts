@@ -1,5 +1,6 @@
 import { derived, writable } from 'svelte/store';
 import archive from './messages/archive';
+import backup from './messages/backup';
 import common from './messages/common';
 import compose from './messages/compose';
 import gallery from './messages/gallery';
@@ -17,7 +18,7 @@ export interface MessageBundle {
 	zh: Messages;
 }
 
-const bundles: MessageBundle[] = [common, settings, compose, gallery, archive];
+const bundles: MessageBundle[] = [common, settings, compose, gallery, archive, backup];
 const dictionaries: Record<Locale, Messages> = {
 	en: Object.assign({}, ...bundles.map((b) => b.en)),
 	zh: Object.assign({}, ...bundles.map((b) => b.zh))
