@@ -85,6 +85,7 @@ async fn sync(panel: &BenchPanel, body: serde_json::Value) -> (serde_json::Value
 
 #[tokio::main]
 async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rows: usize = std::env::var("SYNC_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let concurrency = std::env::var("R2_SYNC_CONCURRENCY").unwrap_or_else(|_| "8".into());
     let dir = tempfile::tempdir().unwrap();
