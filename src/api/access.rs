@@ -30,18 +30,7 @@ pub struct AccessRequest {
     pub access_key: String,
 }
 
-impl Validate for AccessRequest {
-    fn validate(&self) -> Vec<(String, String)> {
-        let chars = self.access_key.chars().count();
-        if chars < 1 {
-            vec![("access_key".into(), "String should have at least 1 character".into())]
-        } else if chars > 4096 {
-            vec![("access_key".into(), "String should have at most 4096 characters".into())]
-        } else {
-            Vec::new()
-        }
-    }
-}
+impl Validate for AccessRequest {}
 
 #[derive(Debug, Object)]
 pub struct AccessStatus {

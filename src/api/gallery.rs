@@ -21,6 +21,7 @@ use sha2::Digest;
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
 use super::gallery_view::GalleryEntry;
+use super::query_params::{BoolParam, IntParam, TextParam, raw};
 use super::status_message::StatusMessage;
 use super::strict_json::{StrictJson, Validate};
 use crate::app::AppState;
@@ -62,26 +63,27 @@ pub struct FavoriteBody {
 
 impl Validate for FavoriteBody {}
 
-/// A listing request, from query parameters or a JSON body.
-#[derive(Debug, Default, Object, Deserialize)]
+/// A listing request, from query parameters or a JSON body. Lengths and ranges are declared here
+/// once; the query parameters of `GET /api/gallery` declare the same (a test keeps them equal).
+#[derive(Debug, Default, Object, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 #[oai(deny_unknown_fields)]
 pub struct GalleryQuery {
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1")))]
     pub page: Option<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100")))]
     pub page_size: Option<i64>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 4000))]
     pub prompt: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub model: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub preset: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 64))]
     pub size: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 64))]
     pub date_from: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 64))]
     pub date_to: Option<String>,
     #[oai(nullable)]
     pub favorite: Option<bool>,
@@ -91,46 +93,14 @@ pub struct GalleryQuery {
     pub include_counts: Option<bool>,
     #[oai(nullable)]
     pub include_filter_options: Option<bool>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 512))]
     pub cursor: Option<String>,
+    /// `next` (default) or `prev`, for cursor paging.
     #[oai(nullable)]
     pub direction: Option<String>,
 }
 
-impl Validate for GalleryQuery {
-    fn validate(&self) -> Vec<(String, String)> {
-        self.problems("")
-    }
-}
-
-impl GalleryQuery {
-    fn problems(&self, prefix: &str) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        let mut push = |field: &str, message: String| problems.push((format!("{prefix}{field}"), message));
-        if self.page.is_some_and(|p| p < 1) {
-            push("page", "Input should be greater than or equal to 1".into());
-        }
-        match self.page_size {
-            Some(size) if size < 1 => push("page_size", "Input should be greater than or equal to 1".into()),
-            Some(size) if size > 100 => push("page_size", "Input should be less than or equal to 100".into()),
-            _ => {}
-        }
-        for (field, value, max) in [
-            ("prompt", &self.prompt, 4000),
-            ("model", &self.model, 200),
-            ("preset", &self.preset, 200),
-            ("size", &self.size, 64),
-            ("date_from", &self.date_from, 64),
-            ("date_to", &self.date_to, 64),
-            ("cursor", &self.cursor, 512),
-        ] {
-            if value.as_ref().is_some_and(|v| v.chars().count() > max) {
-                push(field, format!("String should have at most {max} characters"));
-            }
-        }
-        problems
-    }
-}
+impl Validate for GalleryQuery {}
 
 pub(crate) fn parse_bool(name: &str, value: Option<String>) -> ApiResult<Option<bool>> {
     match value.as_deref().map(|v| v.trim().to_ascii_lowercase()) {
@@ -379,40 +349,41 @@ impl GalleryApi {
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
-        page: Query<Option<String>>,
-        page_size: Query<Option<String>>,
-        prompt: Query<Option<String>>,
-        model: Query<Option<String>>,
-        preset: Query<Option<String>>,
-        size: Query<Option<String>>,
-        date_from: Query<Option<String>>,
-        date_to: Query<Option<String>>,
-        favorite: Query<Option<String>>,
-        include_total_bytes: Query<Option<String>>,
-        include_counts: Query<Option<String>>,
-        include_filter_options: Query<Option<String>>,
-        cursor: Query<Option<String>>,
+        page: Query<Option<IntParam<1, { i64::MAX }>>>,
+        page_size: Query<Option<IntParam<1, 100>>>,
+        prompt: Query<Option<TextParam<4000>>>,
+        model: Query<Option<TextParam<200>>>,
+        preset: Query<Option<TextParam<200>>>,
+        size: Query<Option<TextParam<64>>>,
+        date_from: Query<Option<TextParam<64>>>,
+        date_to: Query<Option<TextParam<64>>>,
+        favorite: Query<Option<BoolParam>>,
+        include_total_bytes: Query<Option<BoolParam>>,
+        include_counts: Query<Option<BoolParam>>,
+        include_filter_options: Query<Option<BoolParam>>,
+        cursor: Query<Option<TextParam<512>>>,
         direction: Query<Option<String>>,
     ) -> ApiResult<Json<GalleryResponse>> {
         let query = GalleryQuery {
-            page: parse_int("page", page.0)?,
-            page_size: parse_int("page_size", page_size.0)?,
-            prompt: prompt.0,
-            model: model.0,
-            preset: preset.0,
-            size: size.0,
-            date_from: date_from.0,
-            date_to: date_to.0,
-            favorite: parse_bool("favorite", favorite.0)?,
-            include_total_bytes: parse_bool("include_total_bytes", include_total_bytes.0)?,
-            include_counts: parse_bool("include_counts", include_counts.0)?,
-            include_filter_options: parse_bool("include_filter_options", include_filter_options.0)?,
-            cursor: cursor.0,
+            page: parse_int("page", raw(page.0))?,
+            page_size: parse_int("page_size", raw(page_size.0))?,
+            prompt: raw(prompt.0),
+            model: raw(model.0),
+            preset: raw(preset.0),
+            size: raw(size.0),
+            date_from: raw(date_from.0),
+            date_to: raw(date_to.0),
+            favorite: parse_bool("favorite", raw(favorite.0))?,
+            include_total_bytes: parse_bool("include_total_bytes", raw(include_total_bytes.0))?,
+            include_counts: parse_bool("include_counts", raw(include_counts.0))?,
+            include_filter_options: parse_bool("include_filter_options", raw(include_filter_options.0))?,
+            cursor: raw(cursor.0),
             direction: direction.0,
         };
-        let problems = query.problems("query.");
+        let as_json = serde_json::to_value(&query).map_err(|_| ApiError::internal())?;
+        let problems = super::schema_check::problems::<GalleryQuery>(&as_json);
         if !problems.is_empty() {
-            let detail = problems.iter().map(|(f, m)| format!("{f} - {m}")).collect::<Vec<_>>().join("; ");
+            let detail = problems.iter().map(|(f, m)| format!("query.{f} - {m}")).collect::<Vec<_>>().join("; ");
             return Err(ApiError::validation(detail));
         }
         Ok(Json(list(&state, query).await?))

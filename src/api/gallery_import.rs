@@ -24,6 +24,7 @@ use super::error::{ApiError, ApiResult};
 use super::gallery::parse_bool;
 use super::gallery_job_events::job_stream;
 use super::job_events::EventStreamResponse;
+use super::query_params::{BoolParam, raw};
 use crate::app::AppState;
 use crate::web::security::RequestContext;
 
@@ -200,9 +201,9 @@ impl GalleryImportApi {
         req: &Request,
         form: ImportMultipart,
         /// `true` answers 202 at once with a job to follow.
-        async_job: Query<Option<String>>,
+        async_job: Query<Option<BoolParam>>,
     ) -> ApiResult<ImportReply> {
-        let background = parse_bool("async_job", async_job.0)?.unwrap_or(false);
+        let background = parse_bool("async_job", raw(async_job.0))?.unwrap_or(false);
         let config = state.settings.current();
         let client = req.extensions().get::<RequestContext>().map(|ctx| ctx.client.key()).unwrap_or_default();
         let _pass = state.import_uploads.enter(&client, config.import_uploads_per_ip_per_minute).ok_or_else(|| {

@@ -4,7 +4,6 @@
 use poem_openapi::Object;
 use serde::{Deserialize, Deserializer};
 
-use super::settings_models::max_len;
 use super::strict_json::Validate;
 
 fn auto() -> String {
@@ -26,36 +25,40 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<S
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct GenerateBody {
+    #[oai(validator(min_length = 1, max_length = 4000))]
     pub prompt: String,
-    /// `auto` or `WIDTHxHEIGHT`.
+    /// `auto` or `WIDTHxHEIGHT` (an `image-size`): both sides multiples of 16, the longer at most
+    /// 3840 and at most three times the shorter, 655,360–8,294,400 pixels in all.
     #[serde(default = "auto")]
-    #[oai(default = "auto")]
+    #[oai(default = "auto", validator(max_length = 40, pattern = "^(auto|[0-9]{1,6}[xX][0-9]{1,6})$"))]
     pub size: String,
     /// The preset's default model when left out or blank.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub model: Option<String>,
     #[serde(default = "one")]
-    #[oai(default = "one")]
+    #[oai(default = "one", validator(minimum(value = "1"), maximum(value = "10")))]
     pub n: i64,
     #[serde(default = "auto")]
-    #[oai(default = "auto")]
+    #[oai(default = "auto", validator(pattern = "^(auto|low|medium|high)$"))]
     pub quality: String,
     #[serde(default = "png")]
-    #[oai(default = "png")]
+    #[oai(default = "png", validator(pattern = "^(png|jpeg|webp)$"))]
     pub output_format: String,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100")))]
     pub output_compression: Option<i64>,
     /// `url`, `b64_json`; `null` or `none` to leave it out upstream; omitted → the preset's default.
     #[serde(default, deserialize_with = "present")]
     #[oai(skip)]
     pub response_format: Option<Option<String>>,
-    /// A webhook for this job only (HTTPS); overrides the global one.
-    #[oai(nullable)]
+    /// A webhook for this job only (HTTPS); overrides the global one. Blank means none.
+    #[oai(nullable, validator(max_length = 2048))]
     pub webhook_url: Option<String>,
     /// Per-request upstream path; the preset's when left out.
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = "^(/v1/images/generations|/v1/responses|/v1/chat/completions)$"))]
     pub api_path: Option<String>,
 }
+
+const SIZE_SHAPE: &str = "size must be 'auto' or formatted as WIDTHxHEIGHT";
 
 /// Validates a size: `auto`, or `WxH` with plain digits, within the limits.
 pub fn parse_size(size: &str) -> Result<String, String> {
@@ -63,7 +66,7 @@ pub fn parse_size(size: &str) -> Result<String, String> {
         return Ok(size.to_string());
     }
     let lower = size.to_ascii_lowercase();
-    let shape = "size must be 'auto' or formatted as WIDTHxHEIGHT";
+    let shape = SIZE_SHAPE;
     let (w, h) = lower.split_once('x').ok_or(shape)?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 6 && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(w) || !digits(h) {
@@ -90,42 +93,18 @@ impl Validate for GenerateBody {
     fn validate(&self) -> Vec<(String, String)> {
         let mut problems = Vec::new();
         let mut push = |field: &str, message: &str| problems.push((field.to_string(), message.to_string()));
-        let prompt_chars = self.prompt.chars().count();
-        if prompt_chars == 0 {
-            push("prompt", "String should have at least 1 character");
-        } else if prompt_chars > 4000 {
-            push("prompt", "String should have at most 4000 characters");
-        }
-        if self.size.chars().count() > 40 {
-            push("size", "String should have at most 40 characters");
-        } else if let Err(message) = parse_size(&self.size) {
+        // Lengths, ranges and choices are declared on the fields; these are what a schema cannot say.
+        // The shape is the declared pattern; the sizes' arithmetic is checked here.
+        if let Err(message) = parse_size(&self.size)
+            && message != SIZE_SHAPE
+            && self.size.chars().count() <= 40
+        {
             push("size", &message);
-        }
-        if self.n < 1 {
-            push("n", "Input should be greater than or equal to 1");
-        } else if self.n > 10 {
-            push("n", "Input should be less than or equal to 10");
-        }
-        if !["auto", "low", "medium", "high"].contains(&self.quality.as_str()) {
-            push("quality", "Input should be 'auto', 'low', 'medium' or 'high'");
-        }
-        if !["png", "jpeg", "webp"].contains(&self.output_format.as_str()) {
-            push("output_format", "Input should be 'png', 'jpeg' or 'webp'");
-        }
-        match self.output_compression {
-            Some(c) if c < 0 => push("output_compression", "Input should be greater than or equal to 0"),
-            Some(c) if c > 100 => push("output_compression", "Input should be less than or equal to 100"),
-            _ => {}
         }
         if let Some(Some(format)) = &self.response_format
             && !["url", "b64_json", "none"].contains(&format.as_str())
         {
             push("response_format", "Input should be 'url' or 'b64_json'");
-        }
-        if let Some(path) = &self.api_path
-            && !panel_actors::upstream::endpoint::API_PATHS.contains(&path.as_str())
-        {
-            push("api_path", "Input should be '/v1/images/generations', '/v1/responses' or '/v1/chat/completions'");
         }
         if let Some(hook) = self.webhook_url.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
             match url::Url::parse(hook) {
@@ -134,8 +113,6 @@ impl Validate for GenerateBody {
                 _ => push("webhook_url", "Webhook URL must use https://"),
             }
         }
-        max_len(&mut problems, "model", self.model.as_deref(), 200);
-        max_len(&mut problems, "webhook_url", self.webhook_url.as_deref(), 2048);
         problems
     }
 }

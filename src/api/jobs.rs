@@ -14,6 +14,7 @@ use poem_openapi::payload::Json;
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
 use super::job_view::JobView;
+use super::query_params::{BoolParam, IntParam, TextParam, raw};
 use super::status_message::StatusMessage;
 use crate::app::AppState;
 
@@ -93,19 +94,19 @@ impl JobsApi {
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
-        include_finished: Query<Option<String>>,
-        failed_only: Query<Option<String>>,
-        limit: Query<Option<String>>,
-        offset: Query<Option<String>>,
-        before_updated_at: Query<Option<String>>,
-        before_job_id: Query<Option<String>>,
+        include_finished: Query<Option<BoolParam>>,
+        failed_only: Query<Option<BoolParam>>,
+        limit: Query<Option<IntParam<1, 500>>>,
+        offset: Query<Option<IntParam<0, { i64::MAX }>>>,
+        before_updated_at: Query<Option<TextParam<64>>>,
+        before_job_id: Query<Option<TextParam<128>>>,
     ) -> ApiResult<Json<Vec<JobView>>> {
-        let include_finished = query_bool("include_finished", include_finished.0)?;
-        let failed_only = query_bool("failed_only", failed_only.0)?;
-        let limit = query_int("limit", limit.0, 100, 1, 500)? as u64;
-        let offset = query_int("offset", offset.0, 0, 0, i64::MAX)? as u64;
-        let seek_time = before_updated_at.0.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let seek_id = before_job_id.0.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let include_finished = query_bool("include_finished", raw(include_finished.0))?;
+        let failed_only = query_bool("failed_only", raw(failed_only.0))?;
+        let limit = query_int("limit", raw(limit.0), 100, 1, 500)? as u64;
+        let offset = query_int("offset", raw(offset.0), 0, 0, i64::MAX)? as u64;
+        let seek_time = raw(before_updated_at.0).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let seek_id = raw(before_job_id.0).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         if seek_time.as_ref().is_some_and(|v| v.chars().count() > 64) {
             return Err(ApiError::validation("before_updated_at - String should have at most 64 characters"));
         }

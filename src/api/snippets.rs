@@ -13,14 +13,13 @@ use serde::{Deserialize, Deserializer};
 
 use super::ApiTags;
 use super::error::{ApiError, ApiResult};
+use super::query_params::{TextParam, raw};
 use super::status_message::StatusMessage;
 use super::strict_json::{StrictJson, Validate};
 use crate::app::AppState;
 
 pub struct SnippetsApi;
 
-const TITLE_MAX: usize = 160;
-const PROMPT_MAX: usize = 4000;
 const QUERY_MAX: usize = 4000;
 
 #[derive(Debug, Object)]
@@ -43,9 +42,9 @@ pub struct SnippetList {
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct SnippetCreate {
-    #[oai(validator(min_length = 1, max_length = 160))]
+    #[oai(validator(min_length = 1, max_length = 160, pattern = r"\S"))]
     pub title: String,
-    #[oai(validator(min_length = 1, max_length = 4000))]
+    #[oai(validator(min_length = 1, max_length = 4000, pattern = r"\S"))]
     pub prompt: String,
     #[serde(default, deserialize_with = "lax_bool")]
     #[oai(default)]
@@ -56,9 +55,9 @@ pub struct SnippetCreate {
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct SnippetPatch {
-    #[oai(nullable)]
+    #[oai(nullable, validator(min_length = 1, max_length = 160, pattern = r"\S"))]
     pub title: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(min_length = 1, max_length = 4000, pattern = r"\S"))]
     pub prompt: Option<String>,
     #[serde(default, deserialize_with = "lax_optional_bool")]
     #[oai(nullable)]
@@ -70,54 +69,15 @@ pub struct SnippetPatch {
 #[oai(deny_unknown_fields)]
 pub struct SnippetSearch {
     #[serde(default)]
-    #[oai(default)]
+    #[oai(default, validator(max_length = 4000))]
     pub query: String,
 }
 
-/// Length limits on the raw text, then "not blank" on the trimmed text.
-fn check_text(problems: &mut Vec<(String, String)>, field: &str, value: &str, max: usize) {
-    let chars = value.chars().count();
-    if chars == 0 {
-        problems.push((field.into(), "String should have at least 1 character".into()));
-    } else if chars > max {
-        problems.push((field.into(), format!("String should have at most {max} characters")));
-    } else if value.trim().is_empty() {
-        problems.push((field.into(), "value must not be empty".into()));
-    }
-}
+impl Validate for SnippetCreate {}
 
-impl Validate for SnippetCreate {
-    fn validate(&self) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        check_text(&mut problems, "title", &self.title, TITLE_MAX);
-        check_text(&mut problems, "prompt", &self.prompt, PROMPT_MAX);
-        problems
-    }
-}
+impl Validate for SnippetPatch {}
 
-impl Validate for SnippetPatch {
-    fn validate(&self) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        if let Some(title) = &self.title {
-            check_text(&mut problems, "title", title, TITLE_MAX);
-        }
-        if let Some(prompt) = &self.prompt {
-            check_text(&mut problems, "prompt", prompt, PROMPT_MAX);
-        }
-        problems
-    }
-}
-
-impl Validate for SnippetSearch {
-    fn validate(&self) -> Vec<(String, String)> {
-        query_problem(&self.query).into_iter().collect()
-    }
-}
-
-fn query_problem(query: &str) -> Option<(String, String)> {
-    (query.chars().count() > QUERY_MAX)
-        .then(|| ("query".into(), format!("String should have at most {QUERY_MAX} characters")))
-}
+impl Validate for SnippetSearch {}
 
 /// Booleans as the previous panel accepted them: JSON booleans, 0/1, and yes/no, on/off, true/false text.
 fn parse_lax_bool(value: &serde_json::Value) -> Option<bool> {
@@ -180,9 +140,15 @@ async fn list(state: &AppState, query: &str) -> ApiResult<Json<SnippetList>> {
 impl SnippetsApi {
     /// Every snippet, or those whose title or prompt contains `query` (case-insensitive).
     #[oai(path = "/api/prompt-snippets", method = "get", operation_id = "list_prompt_snippets")]
-    async fn list(&self, state: Data<&Arc<AppState>>, query: Query<Option<String>>) -> ApiResult<Json<SnippetList>> {
-        let query = query.0.unwrap_or_default();
-        if let Some((field, message)) = query_problem(&query) {
+    async fn list(
+        &self,
+        state: Data<&Arc<AppState>>,
+        query: Query<Option<TextParam<QUERY_MAX>>>,
+    ) -> ApiResult<Json<SnippetList>> {
+        let query = raw(query.0).unwrap_or_default();
+        if let Some((field, message)) =
+            super::schema_check::problems::<SnippetSearch>(&serde_json::json!({ "query": query })).pop()
+        {
             return Err(ApiError::validation(format!("{field} - {message}")));
         }
         list(&state, &query).await

@@ -52,8 +52,9 @@ where
         let bytes = body.take()?.into_vec().await.map_err(|_| ApiError::too_large())?;
         let left_out = bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null";
         let bytes = if OPTIONAL && left_out { b"{}".to_vec() } else { bytes };
-        let value: T = parse(&bytes).map_err(ApiError::validation)?;
-        let problems = value.validate();
+        let (value, json) = parse_with_json::<T>(&bytes).map_err(ApiError::validation)?;
+        let mut problems = super::schema_check::problems::<T>(&json);
+        problems.extend(value.validate());
         if problems.is_empty() {
             Ok(StrictJson(value))
         } else {
@@ -67,7 +68,13 @@ where
 }
 
 /// Parses a body into `T`, describing the first problem with its field path.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+#[cfg(test)]
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    parse_with_json(bytes).map(|(value, _)| value)
+}
+
+/// As `parse`, also returning the JSON it read (for the declared-constraint check).
+fn parse_with_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, serde_json::Value), String> {
     let json: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(json) => json,
         Err(_) if bytes.iter().all(u8::is_ascii_whitespace) => {
@@ -80,11 +87,12 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     if !json.is_object() {
         return Err("Input should be a valid dictionary or object to extract fields from".to_string());
     }
-    serde_path_to_error::deserialize(json).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&json).map_err(|err| {
         let path = err.path().to_string().replace('[', ".").replace(']', "");
         let inner = err.into_inner().to_string();
         describe(path.trim_start_matches('.'), &inner)
-    })
+    })?;
+    Ok((value, json))
 }
 
 fn describe(path: &str, serde_message: &str) -> String {

@@ -1,6 +1,7 @@
 //! The HTTP edge: the security layer and its checks, response headers, body limits, and the embedded
 //! frontend.
 
+pub mod allow;
 pub mod body_limit;
 pub mod client_ip;
 pub mod csrf;

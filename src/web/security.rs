@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::client_ip::ClientInfo;
 use super::host::normalize_host;
-use super::{body_limit, csrf, gate, headers, token};
+use super::{allow, body_limit, csrf, gate, headers, token};
 use crate::api::error::{ApiError, from_poem_error};
 use crate::app::AppState;
 use crate::settings::{Config, HostRule, PublicOrigin};
@@ -88,6 +88,9 @@ impl<E: Endpoint> SecurityEndpoint<E> {
                 }
             },
         };
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            response.headers_mut().insert(poem::http::header::ALLOW, allow::allowed(&path));
+        }
         headers::apply(&mut response, &path, correlation_id);
         tracing::info!(
             client = %client.key(), %method, %path, status = response.status().as_u16(),

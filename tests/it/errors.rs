@@ -15,8 +15,18 @@ async fn unknown_api_routes_are_404_in_the_envelope() {
 async fn wrong_methods_are_405_in_the_envelope() {
     let app = spawn_app().await;
     let cookie = app.unlock().await;
-    for (method, path) in [(Method::PUT, "/api/version"), (Method::DELETE, "/health"), (Method::POST, "/")] {
+    let trace = Method::from_bytes(b"TRACE").unwrap();
+    for (method, path, allow) in [
+        (Method::PUT, "/api/version", "GET, HEAD"),
+        (Method::DELETE, "/health", "GET, HEAD"),
+        (Method::POST, "/", "GET, HEAD"),
+        (trace.clone(), "/api/generate", "POST"),
+        (Method::PUT, "/api/gallery/some-image-id", "DELETE, GET, HEAD"),
+        (trace, "/api/gallery/search", "POST"),
+    ] {
         let response = app.same_origin(method, path).header("cookie", &cookie).send().await.unwrap();
+        let allowed = response.headers().get("allow").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(allowed.as_deref(), Some(allow), "Allow of {path}");
         assert_envelope(response, 405, "method_not_allowed", "Method Not Allowed").await;
     }
 }

@@ -1243,7 +1243,8 @@ export interface components {
         };
         /**
          * GalleryQuery
-         * @description A listing request, from query parameters or a JSON body.
+         * @description A listing request, from query parameters or a JSON body. Lengths and ranges are declared here
+         *     once; the query parameters of `GET /api/gallery` declare the same (a test keeps them equal).
          */
         GalleryQuery: {
             /** Format: int64 */
@@ -1261,6 +1262,7 @@ export interface components {
             include_counts?: boolean | null;
             include_filter_options?: boolean | null;
             cursor?: string | null;
+            /** @description `next` (default) or `prev`, for cursor paging. */
             direction?: string | null;
         };
         /** GalleryResponse */
@@ -1382,7 +1384,8 @@ export interface components {
         GenerateBody: {
             prompt: string;
             /**
-             * @description `auto` or `WIDTHxHEIGHT`.
+             * @description `auto` or `WIDTHxHEIGHT` (an `image-size`): both sides multiples of 16, the longer at most
+             *     3840 and at most three times the shorter, 655,360–8,294,400 pixels in all.
              * @default auto
              */
             size: string;
@@ -1399,7 +1402,7 @@ export interface components {
             output_format: string;
             /** Format: int64 */
             output_compression?: number | null;
-            /** @description A webhook for this job only (HTTPS); overrides the global one. */
+            /** @description A webhook for this job only (HTTPS); overrides the global one. Blank means none. */
             webhook_url?: string | null;
             /** @description Per-request upstream path; the preset's when left out. */
             api_path?: string | null;
@@ -4332,10 +4335,10 @@ export interface operations {
     list_jobs: {
         parameters: {
             query?: {
-                include_finished?: string;
-                failed_only?: string;
-                limit?: string;
-                offset?: string;
+                include_finished?: boolean | string;
+                failed_only?: boolean | string;
+                limit?: number;
+                offset?: number;
                 before_updated_at?: string;
                 before_job_id?: string;
             };
@@ -4707,18 +4710,18 @@ export interface operations {
     list_gallery: {
         parameters: {
             query?: {
-                page?: string;
-                page_size?: string;
+                page?: number;
+                page_size?: number;
                 prompt?: string;
                 model?: string;
                 preset?: string;
                 size?: string;
                 date_from?: string;
                 date_to?: string;
-                favorite?: string;
-                include_total_bytes?: string;
-                include_counts?: string;
-                include_filter_options?: string;
+                favorite?: boolean | string;
+                include_total_bytes?: boolean | string;
+                include_counts?: boolean | string;
+                include_filter_options?: boolean | string;
                 cursor?: string;
                 direction?: string;
             };
@@ -6416,7 +6419,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `true` answers 202 at once with a job to follow. */
-                async_job?: string;
+                async_job?: boolean | string;
             };
             header?: never;
             path?: never;
