@@ -2,6 +2,7 @@
 //! `Multipart`. `Form` wraps it and describes the form in the OpenAPI document, so generated clients
 //! know the fields: the edit form and the import upload.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use poem::web::Multipart;
@@ -18,7 +19,7 @@ pub trait FormSchema: Send + Sync {
 /// A streamed multipart body described by `S`.
 pub struct Form<S>(pub Multipart, PhantomData<S>);
 
-/// The multipart body of `POST /api/edits` and `POST /api/edits/from-gallery/{image_id}`.
+/// The multipart body of `POST /api/edits`.
 pub type EditMultipart = Form<EditForm>;
 /// The multipart body of `POST /api/import`.
 pub type ImportMultipart = Form<ImportForm>;
@@ -105,5 +106,53 @@ impl<'a, S: FormSchema + 'static> ApiExtractor<'a> for Form<S> {
         _options: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         Ok(Form(<Multipart as FromRequest>::from_request(request, body).await?, PhantomData))
+    }
+}
+
+/// The body of `POST /api/edits/from-gallery/{image_id}`: the edit form as multipart (with optional
+/// extra sources) or, since the gallery image is the source, as plain form fields
+/// (`application/x-www-form-urlencoded`, what HTML forms, `curl -d` and `requests` `data=` send).
+pub enum GalleryEditBody {
+    Multipart(Multipart),
+    Fields(HashMap<String, String>),
+}
+
+const URLENCODED: &str = "application/x-www-form-urlencoded";
+
+impl<'a> ApiExtractor<'a> for GalleryEditBody {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        EditMultipart::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        let schema = || MetaSchemaRef::Reference(EditForm::NAME.to_string());
+        Some(MetaRequest {
+            description: None,
+            content: vec![
+                MetaMediaType { content_type: "multipart/form-data", schema: schema() },
+                MetaMediaType { content_type: URLENCODED, schema: schema() },
+            ],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _options: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let urlencoded =
+            request.content_type().is_some_and(|ct| ct.trim().to_ascii_lowercase().starts_with(URLENCODED));
+        if !urlencoded {
+            return Ok(GalleryEditBody::Multipart(<Multipart as FromRequest>::from_request(request, body).await?));
+        }
+        // The security layer's body limit bounds what is read here.
+        let bytes = body.take()?.into_vec().await.map_err(|_| super::error::ApiError::too_large())?;
+        // A repeated field keeps its last value, as in the multipart form.
+        Ok(GalleryEditBody::Fields(url::form_urlencoded::parse(&bytes).into_owned().collect()))
     }
 }

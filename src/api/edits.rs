@@ -14,7 +14,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 
 use super::ApiTags;
-use super::edit_multipart::EditMultipart;
+use super::edit_multipart::{EditMultipart, GalleryEditBody};
 use super::edit_uploads::{EditForm, Staged, read_form, stage_gallery_file};
 use super::error::{ApiError, ApiResult};
 use super::generate::{GenerateResponse, JobParams, StagedSource, admit_job};
@@ -26,10 +26,9 @@ pub struct EditsApi;
 
 /// The text fields, checked with the same rules and messages as `POST /api/generate`. Empty values
 /// count as absent.
-fn params(form: &EditForm) -> ApiResult<JobParams> {
-    let field = |name: &str| form.fields.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let prompt = form
-        .fields
+fn params(fields: &std::collections::HashMap<String, String>) -> ApiResult<JobParams> {
+    let field = |name: &str| fields.get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let prompt = fields
         .get("prompt")
         .filter(|p| !p.is_empty())
         .cloned()
@@ -60,7 +59,10 @@ fn params(form: &EditForm) -> ApiResult<JobParams> {
         webhook_url: field("webhook_url"),
         api_path: None,
     };
-    let problems = body.validate();
+    // The form's fields meet the same declared constraints and checks as the JSON body.
+    let as_json = serde_json::to_value(&body).map_err(|_| ApiError::internal())?;
+    let mut problems = super::schema_check::problems::<GenerateBody>(&as_json);
+    problems.extend(body.validate());
     if !problems.is_empty() {
         let detail = problems.iter().map(|(f, m)| format!("{f} - {m}")).collect::<Vec<_>>().join("; ");
         return Err(ApiError::validation(detail));
@@ -86,9 +88,10 @@ async fn start(
     form: EditForm,
     first: Option<StagedSource>,
 ) -> ApiResult<GenerateResponse> {
-    let params = params(&form)?;
+    // Staged first, so every refusal below removes the files.
     let mut staged = Staged(first.into_iter().collect());
     staged.0.extend(form.staged.keep());
+    let params = params(&form.fields)?;
     if staged.0.is_empty() {
         return Err(ApiError::validation("Upload image is required."));
     }
@@ -121,11 +124,16 @@ impl EditsApi {
         state: Data<&Arc<AppState>>,
         req: &Request,
         image_id: Path<String>,
-        form: EditMultipart,
+        body: GalleryEditBody,
     ) -> ApiResult<GenerateResponse> {
         let config = state.settings.current();
         let staging = config.data_dir.join("edit-sources");
-        let form = read_form(form.0, &staging, config.max_file_size_bytes, config.max_image_pixels, 1).await?;
+        let form = match body {
+            GalleryEditBody::Multipart(multipart) => {
+                read_form(multipart, &staging, config.max_file_size_bytes, config.max_image_pixels, 1).await?
+            }
+            GalleryEditBody::Fields(fields) => EditForm { fields, staged: Staged::default() },
+        };
         let row = gallery::get(&state.db, &image_id.0)
             .await
             .map_err(|_| ApiError::internal())?

@@ -21,7 +21,7 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<S
     Ok(Some(Option::<String>::deserialize(deserializer)?))
 }
 
-#[derive(Debug, Object, Deserialize)]
+#[derive(Debug, Object, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct GenerateBody {

@@ -34,6 +34,7 @@ pub mod settings;
 pub mod settings_models;
 pub mod settings_update;
 pub mod snippets;
+pub mod spec_rules;
 pub mod status_message;
 pub mod strict_json;
 pub mod version;
@@ -123,7 +124,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
 
 /// The spec as committed: pretty JSON with a trailing newline.
 pub fn spec_json() -> String {
-    let mut spec = service().spec();
+    let mut document: serde_json::Value = serde_json::from_str(&service().spec()).expect("poem-openapi writes JSON");
+    spec_rules::apply(&mut document);
+    let mut spec = serde_json::to_string_pretty(&document).expect("a JSON value serialises");
     spec.push('\n');
     spec
 }

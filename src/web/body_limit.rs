@@ -17,12 +17,15 @@ pub fn limit_for(path: &str, content_type: Option<&str>, config: &Config) -> u64
     if path.starts_with("/api/import") {
         return config.import_archive_max_bytes;
     }
-    if path.starts_with("/api/edits") {
+    let media_type = content_type.and_then(|ct| ct.split(';').next()).map(|ct| ct.trim().to_ascii_lowercase());
+    // Plain form fields are read whole, so they get the JSON limit, not the uploads'.
+    if path.starts_with("/api/edits") && media_type.as_deref() != Some("application/x-www-form-urlencoded") {
         return config.max_file_size_bytes.saturating_mul(16).saturating_add(MIB);
     }
-    let media_type = content_type.and_then(|ct| ct.split(';').next()).map(|ct| ct.trim().to_ascii_lowercase());
     match media_type {
-        Some(ct) if ct == "application/json" || ct.ends_with("+json") => config.max_json_body_bytes,
+        Some(ct) if ct == "application/json" || ct.ends_with("+json") || ct == "application/x-www-form-urlencoded" => {
+            config.max_json_body_bytes
+        }
         _ => config.max_file_size_bytes,
     }
 }

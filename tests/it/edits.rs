@@ -117,9 +117,43 @@ async fn several_uploads_and_gallery_sources_go_as_image_array() {
     assert_eq!(finished(&app, &cookie, queued["job_id"].as_str().unwrap()).await["status"], "success");
     let sent = &mock.requests_to("/v1/images/edits")[1];
     let names: Vec<_> = sent.parts_named("image[]").iter().map(|p| p.file_name.clone().unwrap()).collect();
-    assert_eq!(names, vec![filename, "extra.png".to_string()]);
+    assert_eq!(names, vec![filename.clone(), "extra.png".to_string()]);
     let missing = post_form(&app, &cookie, "/api/edits/from-gallery/nope", Form::new().text("prompt", "x")).await;
     assert_envelope(missing, 404, "not_found", "Gallery entry not found").await;
+
+    // Plain form fields (`curl -d`, HTML forms, `requests` `data=`): the gallery image is the source.
+    let urlencoded = |path: String, body: &'static str| {
+        app.same_origin(reqwest::Method::POST, &path)
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    let queued = urlencoded(format!("/api/edits/from-gallery/{image_id}"), "prompt=plain+fields&n=1&quality=low")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 202);
+    let queued: Value = queued.json().await.unwrap();
+    assert_eq!(finished(&app, &cookie, queued["job_id"].as_str().unwrap()).await["status"], "success");
+    let sent = &mock.requests_to("/v1/images/edits")[2];
+    assert_eq!(sent.parts_named("prompt")[0].text(), "plain fields");
+    assert_eq!(sent.parts_named("quality")[0].text(), "low");
+    let sources = sent.parts_named("image").into_iter().chain(sent.parts_named("image[]"));
+    let names: Vec<_> = sources.map(|p| p.file_name.clone().unwrap()).collect();
+    assert_eq!(names, vec![filename.clone()]);
+    let missing = urlencoded("/api/edits/from-gallery/nope".into(), "prompt=x").send().await.unwrap();
+    assert_envelope(missing, 404, "not_found", "Gallery entry not found").await;
+    let invalid = urlencoded(format!("/api/edits/from-gallery/{image_id}"), "prompt=x&n=11").send().await.unwrap();
+    assert_eq!(invalid.status(), 422);
+    let plain_text = app
+        .same_origin(reqwest::Method::POST, &format!("/api/edits/from-gallery/{image_id}"))
+        .header("cookie", &cookie)
+        .header("content-type", "text/plain")
+        .body("prompt=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain_text.status(), 415);
     wait_released(&app).await;
 }
 

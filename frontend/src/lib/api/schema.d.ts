@@ -991,14 +991,28 @@ export interface components {
             ids?: string[] | null;
             selection_token?: string | null;
             favorite: boolean;
-        };
+        } & ({
+            ids: unknown[];
+            selection_token?: string | null;
+        } | {
+            selection_token: string;
+            /** @enum {unknown|null} */
+            ids?: null;
+        });
         /** BatchRequest */
         BatchRequest: {
             /** @description Gallery image ids (at most 1000, no duplicates). */
             ids?: string[] | null;
             /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
             selection_token?: string | null;
-        };
+        } & ({
+            ids: unknown[];
+            selection_token?: string | null;
+        } | {
+            selection_token: string;
+            /** @enum {unknown|null} */
+            ids?: null;
+        });
         /** BatchResult */
         BatchResult: {
             status: string;
@@ -1092,7 +1106,14 @@ export interface components {
             ids?: string[] | null;
             /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
             selection_token?: string | null;
-        };
+        } & ({
+            ids: unknown[];
+            selection_token?: string | null;
+        } | {
+            selection_token: string;
+            /** @enum {unknown|null} */
+            ids?: null;
+        });
         /** GalleryEntry */
         GalleryEntry: {
             id: string;
@@ -3946,6 +3967,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The job could not be admitted; nothing was created. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     edit: {
@@ -4015,6 +4045,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not `multipart/form-data`, or a source is AVIF/HEIC and cannot be decoded here. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
             422: {
                 headers: {
@@ -4042,6 +4081,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The job could not be admitted; nothing was created. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     edit_from_gallery: {
@@ -4056,6 +4104,7 @@ export interface operations {
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["EditForm"];
+                "application/x-www-form-urlencoded": components["schemas"]["EditForm"];
             };
         };
         responses: {
@@ -4113,6 +4162,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is neither form encoding, or a source cannot be decoded here. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
             422: {
                 headers: {
@@ -4133,6 +4191,15 @@ export interface operations {
             };
             /** @description An unexpected server error. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The job could not be admitted; nothing was created. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4662,6 +4729,15 @@ export interface operations {
             };
             /** @description Nothing exists at this path. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The job already finished. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5656,6 +5732,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The exporter is not available; nothing was started. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     direct_export_job: {
@@ -5903,6 +5988,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The direct export link was already used or its job finished. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the configured limit. */
             413: {
                 headers: {
@@ -5932,6 +6026,15 @@ export interface operations {
             };
             /** @description An unexpected server error. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The exporter is not available; nothing was started. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6027,6 +6130,15 @@ export interface operations {
             };
             /** @description An unexpected server error. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The exporter is not available; nothing was started. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6281,6 +6393,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The export is not ready yet. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request body is larger than the configured limit. */
             413: {
                 headers: {
@@ -6413,6 +6534,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The exporter is not available; nothing was started. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     import_gallery: {
@@ -6494,6 +6624,15 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The body is not `multipart/form-data`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request failed validation; `detail` lists `field - problem` pairs joined by `; `. */
             422: {
                 headers: {
@@ -6514,6 +6653,15 @@ export interface operations {
             };
             /** @description An unexpected server error. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The importer is not available; nothing was imported. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6893,6 +7041,15 @@ export interface operations {
             };
             /** @description An unexpected server error. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The R2 syncer is not available; nothing was started. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,148 @@
+//! What the OpenAPI document must say that poem-openapi's attributes cannot: JSON request bodies
+//! refuse unknown keys (`StrictJson` does, for every body, so every schema they reach gets
+//! `additionalProperties: false`), and the bodies that take exactly one of `ids` and
+//! `selection_token` say so.
+
+use serde_json::{Map, Value, json};
+
+/// Statuses some routes answer beyond the common error set every route documents.
+const EXTRA_STATUSES: &[(&str, u16, &str)] = &[
+    ("edit", 415, "The body is not `multipart/form-data`, or a source is AVIF/HEIC and cannot be decoded here."),
+    ("edit_from_gallery", 415, "The body is neither form encoding, or a source cannot be decoded here."),
+    ("import_gallery", 415, "The body is not `multipart/form-data`."),
+    ("cancel_job", 409, "The job already finished."),
+    ("download_all", 409, "The direct export link was already used or its job finished."),
+    ("download_export_job", 409, "The export is not ready yet."),
+    ("generate", 503, "The job could not be admitted; nothing was created."),
+    ("edit", 503, "The job could not be admitted; nothing was created."),
+    ("edit_from_gallery", 503, "The job could not be admitted; nothing was created."),
+    ("import_gallery", 503, "The importer is not available; nothing was imported."),
+    ("create_sync_job", 503, "The R2 syncer is not available; nothing was started."),
+    ("create_export_job", 503, "The exporter is not available; nothing was started."),
+    ("create_direct_export_job", 503, "The exporter is not available; nothing was started."),
+    ("download_all", 503, "The exporter is not available; nothing was started."),
+    ("batch_download_gallery", 503, "The exporter is not available; nothing was started."),
+];
+
+/// Applied to the generated document before it is served or committed.
+pub fn apply(spec: &mut Value) {
+    document_extra_statuses(spec);
+    let roots = json_body_schemas(spec);
+    let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    let mut seen = Vec::new();
+    for root in roots {
+        close(schemas, &root, &mut seen);
+    }
+    for name in ["BatchRequest", "BatchFavoriteRequest", "GalleryDownloadRequest"] {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            schema.insert("oneOf".into(), ids_or_token());
+        }
+    }
+    // A tracked export also takes neither (the whole gallery), but never both.
+    if let Some(schema) = schemas.get_mut("GalleryExportRequest").and_then(Value::as_object_mut) {
+        schema.insert(
+            "not".into(),
+            json!({"required": ["ids", "selection_token"],
+            "properties": {"ids": {"type": "array"}, "selection_token": {"type": "string", "pattern": r"\S"}}}),
+        );
+    }
+}
+
+/// `ids` as a list, or a non-blank `selection_token`: exactly one of them (`null` counts as left out).
+fn ids_or_token() -> Value {
+    json!([
+        {
+            "required": ["ids"],
+            "properties": {"ids": {"type": "array"}, "selection_token": {"nullable": true, "type": "string", "pattern": r"^\s*$"}}
+        },
+        {
+            "required": ["selection_token"],
+            "properties": {"selection_token": {"type": "string", "pattern": r"\S"}, "ids": {"nullable": true, "enum": [null]}}
+        }
+    ])
+}
+
+fn document_extra_statuses(spec: &mut Value) {
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
+        let Some(id) = operation["operationId"].as_str().map(str::to_string) else { continue };
+        for (_, status, description) in EXTRA_STATUSES.iter().filter(|(op, _, _)| *op == id) {
+            let error = json!({"description": description,
+                "content": {"application/json; charset=utf-8": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}});
+            if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                responses.entry(status.to_string()).or_insert(error);
+            }
+        }
+    }
+}
+
+/// Names of the component schemas that JSON request bodies refer to.
+fn json_body_schemas(spec: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    for operations in spec["paths"].as_object().into_iter().flat_map(|paths| paths.values()) {
+        for operation in operations.as_object().into_iter().flat_map(|ops| ops.values()) {
+            let reference = &operation["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+            if let Some(name) = reference.as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Marks `name` and every object schema it reaches as closed to unknown keys.
+fn close(schemas: &mut Map<String, Value>, name: &str, seen: &mut Vec<String>) {
+    if seen.iter().any(|s| s == name) {
+        return;
+    }
+    seen.push(name.to_string());
+    let Some(schema) = schemas.get_mut(name) else { return };
+    let mut nested = Vec::new();
+    collect_refs(schema, &mut nested);
+    if let Some(object) = schema.as_object_mut()
+        && object.get("type").and_then(Value::as_str) == Some("object")
+        && !object.contains_key("additionalProperties")
+    {
+        object.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for reference in nested {
+        close(schemas, &reference, seen);
+    }
+}
+
+fn collect_refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) =
+                map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                found.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, found)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_bodies_and_what_they_reach_are_closed_and_responses_are_not() {
+        let mut spec = json!({
+            "paths": {"/a": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Outer"}}}}}}},
+            "components": {"schemas": {
+                "Outer": {"type": "object", "properties": {"inner": {"$ref": "#/components/schemas/Inner"}}},
+                "Inner": {"type": "object", "properties": {}},
+                "Reply": {"type": "object", "properties": {}}
+            }}
+        });
+        apply(&mut spec);
+        let schemas = &spec["components"]["schemas"];
+        assert_eq!(schemas["Outer"]["additionalProperties"], false);
+        assert_eq!(schemas["Inner"]["additionalProperties"], false);
+        assert_eq!(schemas["Reply"].get("additionalProperties"), None);
+    }
+}
