@@ -8,7 +8,10 @@ use std::marker::PhantomData;
 use poem::web::Multipart;
 use poem::{FromRequest, Request, RequestBody};
 use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+
+use super::generate_request::GenerateBody;
 
 /// A form's name and schema in the OpenAPI document.
 pub trait FormSchema: Send + Sync {
@@ -26,10 +29,6 @@ pub type ImportMultipart = Form<ImportForm>;
 
 pub struct EditForm;
 pub struct ImportForm;
-
-fn text(description: &'static str) -> MetaSchemaRef {
-    MetaSchemaRef::Inline(Box::new(MetaSchema { description: Some(description), ..MetaSchema::new("string") }))
-}
 
 fn file(description: &'static str) -> MetaSchema {
     MetaSchema { description: Some(description), ..MetaSchema::new_with_format("string", "binary") }
@@ -51,30 +50,36 @@ impl FormSchema for ImportForm {
 impl FormSchema for EditForm {
     const NAME: &'static str = "EditForm";
 
+    /// The text fields are `GenerateBody`'s, with their constraints (one declaration for both
+    /// routes), less `api_path` (edits always go to `/v1/images/edits`), plus `response_format` and
+    /// the image parts. Empty fields count as left out.
     fn schema() -> MetaSchema {
+        let mut registry = Registry::new();
+        GenerateBody::register(&mut registry);
+        let generate = registry.schemas.remove("GenerateBody").unwrap_or_else(|| MetaSchema::new("object"));
+        let mut properties: Vec<(&'static str, MetaSchemaRef)> =
+            generate.properties.into_iter().filter(|(name, _)| *name != "api_path").collect();
+        properties.push((
+            "response_format",
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                description: Some("url | b64_json; left out, it is not sent upstream."),
+                pattern: Some("^(url|b64_json)$".into()),
+                ..MetaSchema::new("string")
+            })),
+        ));
+        properties.push(("image", MetaSchemaRef::Inline(Box::new(file("One source image.")))));
+        properties.push((
+            "image[]",
+            MetaSchemaRef::Inline(Box::new(MetaSchema {
+                description: Some("Several source images (up to 16), in order."),
+                items: Some(Box::new(MetaSchemaRef::Inline(Box::new(file("A source image."))))),
+                ..MetaSchema::new("array")
+            })),
+        ));
         MetaSchema {
             description: Some("Edit request: text fields as in `GenerateBody` plus the source images."),
             required: vec!["prompt"],
-            properties: vec![
-                ("prompt", text("1–4000 characters.")),
-                ("size", text("`auto` or `WIDTHxHEIGHT`.")),
-                ("model", text("The preset's default model when left out or blank.")),
-                ("n", text("1–10 images (default 1).")),
-                ("quality", text("auto | low | medium | high")),
-                ("output_format", text("png | jpeg | webp")),
-                ("output_compression", text("0–100; ignored for png.")),
-                ("response_format", text("url | b64_json")),
-                ("webhook_url", text("A webhook for this job only (HTTPS).")),
-                ("image", MetaSchemaRef::Inline(Box::new(file("One source image.")))),
-                (
-                    "image[]",
-                    MetaSchemaRef::Inline(Box::new(MetaSchema {
-                        description: Some("Several source images (up to 16), in order."),
-                        items: Some(Box::new(MetaSchemaRef::Inline(Box::new(file("A source image."))))),
-                        ..MetaSchema::new("array")
-                    })),
-                ),
-            ],
+            properties,
             ..MetaSchema::new("object")
         }
     }

@@ -163,7 +163,8 @@ pub async fn read_form(
     let mut single = Staged::default();
     let mut several = Staged::default();
     let too_large = format!("Uploaded image is too large. Max size is {} MB.", max_file_bytes / (1024 * 1024));
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::validation(e.to_string()))? {
+    // A body that is not well-formed multipart is a bad request, not a validation failure.
+    while let Some(field) = multipart.next_field().await.map_err(|e| bad(format!("Invalid multipart body: {e}")))? {
         let name = field.name().unwrap_or_default().to_string();
         let Some(file_name) = field.file_name().map(str::to_string) else {
             if name != "image" && name != "image[]" {

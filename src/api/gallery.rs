@@ -125,6 +125,21 @@ fn parse_int(name: &str, value: Option<String>) -> ApiResult<Option<i64>> {
         .transpose()
 }
 
+/// What `date_bound` accepts, for the OpenAPI document: blank, or a calendar date, alone or with a
+/// time — `T`/space and seconds with an optional fraction and a `Z`/`±HH:MM` offset, or naive
+/// (`THH:MM`, `THH:MM:SS[.f]`, ` HH:MM:SS[.f]`).
+pub const DATE_FILTER_PATTERN: &str = concat!(
+    r"^\s*(((",
+    // Days each month has; 29 February in leap years.
+    r"[0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))",
+    r"|([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)-02-29",
+    r")(",
+    r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])",
+    r"|T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?",
+    r"| ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?",
+    r")?))?\s*$"
+);
+
 /// `YYYY-MM-DD` (whole UTC day) or an ISO datetime (naive means UTC), in stored form.
 fn date_bound(value: &str, end_of_day: bool) -> ApiResult<String> {
     let invalid = || ApiError::validation("Gallery date filters must use YYYY-MM-DD or ISO datetime");
@@ -436,5 +451,43 @@ impl GalleryApi {
             store::delete(&state.db, &image_id.0).await.map_err(store_failed)?.ok_or_else(not_found)?;
         let files = usize::from(last_user && remove_files(&state, &row.filename));
         Ok(Json(StatusMessage::new("ok", format!("Deleted gallery entry and {files} image file(s)"))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_date_pattern_accepts_exactly_what_the_filter_parses() {
+        let pattern = regex_lite::Regex::new(DATE_FILTER_PATTERN).unwrap();
+        let parses = |v: &str| v.trim().is_empty() || date_bound(v.trim(), false).is_ok();
+        for value in [
+            "",
+            "  ",
+            "2026-01-31",
+            " 2026-12-06 ",
+            "2024-02-29",
+            "2000-02-29",
+            "2026-01-01T10:00",
+            "2026-01-01T10:00:05",
+            "2026-01-01T10:00:05.123",
+            "2026-01-01 10:00:05.5",
+            "2026-01-01T02:00:00+02:00",
+            "2026-01-01T02:00:00Z",
+            "2026-01-01 02:00:00z",
+            "2026-02-30",
+            "1900-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "2026-01-01T24:00",
+            "2026-01-01T10:00Z",
+            "2026-01-01 10:00",
+            "20260101",
+            "0000000000",
+            "2026-01-01T",
+        ] {
+            assert_eq!(pattern.is_match(value), parses(value), "{value:?}");
+        }
     }
 }

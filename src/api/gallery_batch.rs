@@ -45,16 +45,17 @@ pub struct BatchFavoriteRequest {
     pub favorite: bool,
 }
 
+/// The list as the document describes it: at most `max` unique ids (compared as sent) of at most 128
+/// characters, at least one of them not blank. Blank ids are then ignored and the others trimmed.
 pub(super) fn id_problems(ids: &[String], max: usize) -> Vec<(String, String)> {
-    let cleaned: Vec<&str> = ids.iter().map(|id| id.trim()).filter(|id| !id.is_empty()).collect();
     let mut seen = std::collections::HashSet::new();
     if ids.len() > max {
         vec![("ids".into(), format!("List should have at most {max} items"))]
-    } else if cleaned.is_empty() {
+    } else if ids.iter().all(|id| id.trim().is_empty()) {
         vec![("ids".into(), "ids must include at least one gallery entry id".into())]
-    } else if cleaned.iter().any(|id| !seen.insert(*id)) {
+    } else if ids.iter().any(|id| !seen.insert(id.as_str())) {
         vec![("ids".into(), "ids must not contain duplicates".into())]
-    } else if cleaned.iter().any(|id| id.chars().count() > 128) {
+    } else if ids.iter().any(|id| id.chars().count() > 128) {
         vec![("ids".into(), "String should have at most 128 characters".into())]
     } else {
         Vec::new()

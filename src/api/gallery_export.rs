@@ -16,7 +16,6 @@ use poem::{Body, IntoResponse, Request, Response};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
@@ -103,9 +102,9 @@ pub struct GalleryExportRequest {
 impl Validate for GalleryExportRequest {
     fn validate(&self) -> Vec<(String, String)> {
         let token = self.selection_token.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        match (&self.ids, token) {
-            (Some(_), Some(_)) => vec![(String::new(), "Provide ids or selection_token, not both".into())],
-            (None, None) => Vec::new(),
+        match (self.ids.is_some(), token.is_some()) {
+            (true, true) => vec![(String::new(), "Provide ids or selection_token, not both".into())],
+            (false, false) => Vec::new(),
             _ => choice_problems(&self.ids, &self.selection_token),
         }
     }
@@ -154,7 +153,7 @@ impl ApiResponse for ZipReply {
                 status_range: None,
                 content: vec![MetaMediaType {
                     content_type: "application/zip",
-                    schema: <poem_openapi::types::Binary<Vec<u8>> as Type>::schema_ref(),
+                    schema: <poem_openapi::types::Binary<Vec<u8>> as poem_openapi::types::Type>::schema_ref(),
                 }],
                 headers: vec![],
             }],

@@ -146,7 +146,7 @@ fn refused(refusal: ImportRefusal) -> ApiError {
 async fn receive_archive(mut multipart: Multipart, path: &std::path::Path, max: u64) -> ApiResult<u64> {
     let too_large =
         || bad(format!("Uploaded archive is too large (more than {} MB; setting IMPORT_ARCHIVE_MAX_MB)", max / MIB));
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::validation(e.to_string()))? {
+    while let Some(field) = multipart.next_field().await.map_err(|e| bad(format!("Invalid multipart body: {e}")))? {
         if field.name() != Some("archive") {
             continue;
         }

@@ -14,11 +14,11 @@ use super::ApiTags;
 use super::error::{ApiError, ApiResult};
 use super::preset_health::{HealthReport, check_preset};
 use super::settings::{load, save};
-use super::settings_models::{SettingsResponse, max_len};
-use super::settings_update::{Problems, preset_not_found};
+use super::settings_models::SettingsResponse;
+use super::settings_update::{Problems, name_taken, preset_not_found};
 use super::strict_json::{OptionalJson, StrictJson, Validate};
 use crate::app::AppState;
-use crate::settings::panel::{Preset, RESPONSE_FORMATS, default_model_for, normalize_api_path};
+use crate::settings::panel::{Preset, default_model_for};
 use crate::settings::secrets::Secret;
 
 pub struct PresetsApi;
@@ -28,46 +28,23 @@ pub struct PresetsApi;
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct PresetCreate {
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 160))]
     pub name: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 2048))]
     pub api_url: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 8192))]
     pub api_key: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = "^(/v1/images/generations|/v1/responses|/v1/chat/completions)$"))]
     pub api_path: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub default_model: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = "^(|url|b64_json)$"))]
     pub default_response_format: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 128))]
     pub source_preset_id: Option<String>,
 }
 
-impl Validate for PresetCreate {
-    fn validate(&self) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        max_len(&mut problems, "name", self.name.as_deref(), 160);
-        max_len(&mut problems, "api_url", self.api_url.as_deref(), 2048);
-        max_len(&mut problems, "api_key", self.api_key.as_deref(), 8192);
-        max_len(&mut problems, "default_model", self.default_model.as_deref(), 200);
-        max_len(&mut problems, "source_preset_id", self.source_preset_id.as_deref(), 128);
-        if let Some(path) = &self.api_path
-            && normalize_api_path(path) != *path
-        {
-            problems.push((
-                "api_path".into(),
-                "Input should be '/v1/images/generations', '/v1/responses' or '/v1/chat/completions'".into(),
-            ));
-        }
-        if let Some(format) = &self.default_response_format
-            && !RESPONSE_FORMATS.contains(&format.as_str())
-        {
-            problems.push(("default_response_format".into(), "Input should be '', 'url' or 'b64_json'".into()));
-        }
-        problems
-    }
-}
+impl Validate for PresetCreate {}
 
 #[derive(Debug, Default, Object, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +52,7 @@ impl Validate for PresetCreate {
 pub struct HealthRequest {
     /// Send the preset's key with the probe (the key must then resolve).
     #[serde(default)]
+    #[oai(default)]
     pub use_credentials: bool,
 }
 
@@ -121,8 +99,11 @@ impl PresetsApi {
             Some(_) => default_model_for(&api_path, &config),
             None => source.default_model,
         };
-        let numbered = format!("Preset {}", settings.presets.len() + 1);
-        let name = body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or(numbered);
+        let name = match body.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+            Some(name) if settings.name_taken(&name, "") => return Err(name_taken(&name)),
+            Some(name) => name,
+            None => settings.next_numbered_name(),
+        };
         let id = panel_actors::hex::encode(&rand::random::<[u8; 16]>());
         settings.presets.push(Preset {
             id: id.clone(),

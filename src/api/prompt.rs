@@ -13,7 +13,6 @@ use super::ApiTags;
 use super::error::{ApiError, ApiResult};
 use super::presets::HealthRequest;
 use super::settings::load;
-use super::settings_models::max_len;
 use super::strict_json::{OptionalJson, StrictJson, Validate};
 use crate::app::AppState;
 use crate::prompt_optimizer::{
@@ -31,58 +30,27 @@ fn default_language() -> String {
 #[oai(deny_unknown_fields)]
 pub struct OptimizeBody {
     /// The prompt to rewrite.
+    #[oai(validator(min_length = 1, max_length = 4000, pattern = r"\S"))]
     pub prompt: String,
     /// How to change the prompt; switches from "improve" to "modify".
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 1200))]
     pub intent: Option<String>,
     /// `en`, `zh-CN`, or `same` (the language of the prompt).
     #[serde(default = "default_language")]
-    #[oai(default = "default_language")]
+    #[oai(default = "default_language", validator(pattern = "^(en|zh-CN|same)$"))]
     pub target_language: String,
     /// The image request this prompt is for (context only).
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = "^(/v1/images/generations|/v1/responses|/v1/chat/completions)$"))]
     pub api_path: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub model: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 40))]
     pub size: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = "^(auto|low|medium|high)$"))]
     pub quality: Option<String>,
 }
 
-impl Validate for OptimizeBody {
-    fn validate(&self) -> Vec<(String, String)> {
-        let mut problems = Vec::new();
-        let chars = self.prompt.chars().count();
-        if chars == 0 {
-            problems.push(("prompt".into(), "String should have at least 1 character".into()));
-        } else if chars > 4000 {
-            problems.push(("prompt".into(), "String should have at most 4000 characters".into()));
-        } else if self.prompt.trim().is_empty() {
-            problems.push(("prompt".into(), "prompt must not be empty".into()));
-        }
-        max_len(&mut problems, "intent", self.intent.as_deref(), 1200);
-        if !["en", "zh-CN", "same"].contains(&self.target_language.as_str()) {
-            problems.push(("target_language".into(), "Input should be 'en', 'zh-CN' or 'same'".into()));
-        }
-        if let Some(path) = &self.api_path
-            && !panel_actors::upstream::endpoint::API_PATHS.contains(&path.as_str())
-        {
-            problems.push((
-                "api_path".into(),
-                "Input should be '/v1/images/generations', '/v1/responses' or '/v1/chat/completions'".into(),
-            ));
-        }
-        max_len(&mut problems, "model", self.model.as_deref(), 200);
-        max_len(&mut problems, "size", self.size.as_deref(), 40);
-        if let Some(quality) = &self.quality
-            && !["auto", "low", "medium", "high"].contains(&quality.as_str())
-        {
-            problems.push(("quality".into(), "Input should be 'auto', 'low', 'medium' or 'high'".into()));
-        }
-        problems
-    }
-}
+impl Validate for OptimizeBody {}
 
 /// Whether the optimizer answers: `ok`, `warning` or `error`, never an HTTP error.
 #[derive(Debug, Object)]
@@ -109,24 +77,11 @@ pub struct OptimizeResult {
 #[serde(deny_unknown_fields)]
 #[oai(deny_unknown_fields)]
 pub struct SystemPromptBody {
+    #[oai(validator(min_length = 1, max_length = 20000, pattern = r"\S"))]
     pub system_prompt: String,
 }
 
-impl Validate for SystemPromptBody {
-    fn validate(&self) -> Vec<(String, String)> {
-        let chars = self.system_prompt.chars().count();
-        let problem = if chars == 0 {
-            Some("String should have at least 1 character".to_string())
-        } else if chars > SYSTEM_PROMPT_MAX_CHARS {
-            Some(format!("String should have at most {SYSTEM_PROMPT_MAX_CHARS} characters"))
-        } else if self.system_prompt.trim().is_empty() {
-            Some("system_prompt must not be empty".to_string())
-        } else {
-            None
-        };
-        problem.map(|p| ("system_prompt".to_string(), p)).into_iter().collect()
-    }
-}
+impl Validate for SystemPromptBody {}
 
 #[derive(Debug, Object)]
 pub struct SystemPrompt {

@@ -13,6 +13,11 @@ use poem_openapi::types::{ParseFromParameter, ParseResult, Type};
 pub const LENIENT_BOOL_PATTERN: &str =
     r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff]|[TtFfYyNn])\s*$";
 
+/// `crate::settings::parse_bool`'s words: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, any case,
+/// with surrounding whitespace.
+pub const SETTING_BOOL_PATTERN: &str =
+    r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])\s*$";
+
 macro_rules! raw_text_param {
     ($name:ident $(<$(const $generic:ident: $ty:ty),*>)?, $schema:expr) => {
         impl$(<$(const $generic: $ty),*>)? Type for $name$(<$($generic),*>)? {

@@ -12,7 +12,7 @@ pub fn problems<T: Type>(value: &Value) -> Vec<(String, String)> {
     let mut registry = Registry::new();
     T::register(&mut registry);
     let mut found = Vec::new();
-    check(value, &T::schema_ref(), &registry, "", &mut found);
+    check(value, &T::schema_ref(), &registry, "", "", &mut found);
     found
 }
 
@@ -23,10 +23,18 @@ fn resolve<'a>(schema: &'a MetaSchemaRef, registry: &'a Registry) -> Option<&'a 
     }
 }
 
-fn check(value: &Value, schema: &MetaSchemaRef, registry: &Registry, path: &str, found: &mut Vec<(String, String)>) {
+/// `owner` is the object type whose property `value` is, for the worded messages.
+fn check(
+    value: &Value,
+    schema: &MetaSchemaRef,
+    registry: &Registry,
+    path: &str,
+    owner: &str,
+    found: &mut Vec<(String, String)>,
+) {
     let Some(schema) = resolve(schema, registry) else { return };
     for part in &schema.all_of {
-        check(value, part, registry, path, found);
+        check(value, part, registry, path, owner, found);
     }
     let mut push = |message: String| found.push((path.to_string(), message));
     match value {
@@ -39,7 +47,7 @@ fn check(value: &Value, schema: &MetaSchemaRef, registry: &Registry, path: &str,
             } else if let Some(pattern) = &schema.pattern
                 && !matches(pattern, text)
             {
-                push(pattern_message(pattern));
+                push(pattern_message(pattern, owner));
             }
         }
         Value::Number(number) => {
@@ -53,14 +61,15 @@ fn check(value: &Value, schema: &MetaSchemaRef, registry: &Registry, path: &str,
         Value::Array(items) => {
             if let Some(item_schema) = &schema.items {
                 for (index, item) in items.iter().enumerate() {
-                    check(item, item_schema, registry, &join(path, &index.to_string()), found);
+                    check(item, item_schema, registry, &join(path, &index.to_string()), owner, found);
                 }
             }
         }
         Value::Object(fields) => {
+            let owner = schema.title.as_deref().unwrap_or(owner);
             for (name, property) in &schema.properties {
                 if let Some(field) = fields.get(*name) {
-                    check(field, property, registry, &join(path, name), found);
+                    check(field, property, registry, &join(path, name), owner, found);
                 }
             }
         }
@@ -84,15 +93,18 @@ fn matches(pattern: &str, text: &str) -> bool {
     regex_lite::Regex::new(pattern).map(|regex| regex.is_match(text)).unwrap_or(false)
 }
 
-/// Patterns whose refusal the previous panel worded itself.
-const WORDED: &[(&str, &str)] = &[
-    (r"\S", "value must not be empty"),
-    ("^(auto|[0-9]{1,6}[xX][0-9]{1,6})$", "size must be 'auto' or formatted as WIDTHxHEIGHT"),
+/// Patterns whose refusal the previous panel worded itself: (object type or `*`, pattern, message).
+const WORDED: &[(&str, &str, &str)] = &[
+    ("OptimizeBody", r"\S", "prompt must not be empty"),
+    ("SystemPromptBody", r"\S", "system_prompt must not be empty"),
+    ("*", r"\S", "value must not be empty"),
+    ("*", "^(auto|[0-9]{1,6}[xX][0-9]{1,6})$", "size must be 'auto' or formatted as WIDTHxHEIGHT"),
 ];
 
 /// `^(a|b|c)$` reads as a choice: "Input should be 'a', 'b' or 'c'"; anything else names the pattern.
-fn pattern_message(pattern: &str) -> String {
-    if let Some((_, message)) = WORDED.iter().find(|(known, _)| *known == pattern) {
+fn pattern_message(pattern: &str, owner: &str) -> String {
+    let worded = WORDED.iter().find(|(of, known, _)| *known == pattern && (*of == owner || *of == "*"));
+    if let Some((_, _, message)) = worded {
         return message.to_string();
     }
     let choices = pattern.strip_prefix("^(").and_then(|rest| rest.strip_suffix(")$"));

@@ -184,27 +184,31 @@ fn default_api_path() -> String {
 #[oai(deny_unknown_fields)]
 pub struct SettingsUpdate {
     /// The preset to update; the active one when omitted.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 128))]
     pub active_preset_id: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 160))]
     pub preset_name: Option<String>,
     /// Base URL, with or without `/v1`.
+    #[oai(validator(min_length = 1, max_length = 2048))]
     pub api_url: String,
     /// Empty clears, `${VAR}` references the server environment; null keeps the stored key.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 8192))]
     pub api_key: Option<String>,
     /// Omitting it resets the preset to `/v1/images/generations`.
     #[serde(default = "default_api_path")]
-    #[oai(default = "default_api_path")]
+    #[oai(
+        default = "default_api_path",
+        validator(pattern = "^(/v1/images/generations|/v1/responses|/v1/chat/completions)$")
+    )]
     pub api_path: String,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub default_model: Option<String>,
     /// `""` (omit upstream), `url` or `b64_json`.
-    #[oai(nullable)]
+    #[oai(nullable, validator(pattern = "^(|url|b64_json)$"))]
     pub default_response_format: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 2048))]
     pub upstream_socks5_proxy: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 2048))]
     pub webhook_url: Option<String>,
     #[oai(nullable)]
     pub prompt_optimizer: Option<OptimizerUpdate>,
@@ -219,14 +223,14 @@ pub struct OptimizerUpdate {
     #[oai(nullable)]
     pub enabled: Option<bool>,
     /// The full Chat Completions endpoint URL; empty clears.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 2048))]
     pub api_url: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 200))]
     pub model: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1")))]
     pub timeout_seconds: Option<i64>,
     /// `********` keeps the stored key, empty clears.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 8192))]
     pub api_key: Option<String>,
 }
 
@@ -236,97 +240,27 @@ pub struct OptimizerUpdate {
 pub struct R2Update {
     #[oai(nullable)]
     pub enabled: Option<bool>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 2048))]
     pub endpoint_url: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 255))]
     pub bucket_name: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 100))]
     pub region: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 1024))]
     pub key_prefix: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "0")))]
     pub sync_interval_hours: Option<i64>,
     /// `********` keeps the stored value, empty clears.
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 8192))]
     pub access_key_id: Option<String>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(max_length = 8192))]
     pub secret_access_key: Option<String>,
     /// Only for `POST /api/settings/r2/health`: run the credentialed remote probe.
     #[oai(nullable)]
     pub use_credentials: Option<bool>,
 }
 
-type Problems = Vec<(String, String)>;
+// Every constraint of these bodies is declared on their fields.
+impl Validate for SettingsUpdate {}
 
-/// Pushes `field - String should have at most N characters` when `value` is too long.
-pub fn max_len(problems: &mut Problems, field: &str, value: Option<&str>, max: usize) {
-    if value.is_some_and(|v| v.chars().count() > max) {
-        problems.push((field.to_string(), format!("String should have at most {max} characters")));
-    }
-}
-
-impl Validate for SettingsUpdate {
-    fn validate(&self) -> Problems {
-        let mut problems = Vec::new();
-        max_len(&mut problems, "active_preset_id", self.active_preset_id.as_deref(), 128);
-        max_len(&mut problems, "preset_name", self.preset_name.as_deref(), 160);
-        if self.api_url.is_empty() {
-            problems.push(("api_url".into(), "String should have at least 1 character".into()));
-        }
-        max_len(&mut problems, "api_url", Some(&self.api_url), 2048);
-        max_len(&mut problems, "api_key", self.api_key.as_deref(), 8192);
-        if !crate::settings::panel::normalize_api_path(&self.api_path).eq(&self.api_path) {
-            problems.push((
-                "api_path".into(),
-                "Input should be '/v1/images/generations', '/v1/responses' or '/v1/chat/completions'".into(),
-            ));
-        }
-        max_len(&mut problems, "default_model", self.default_model.as_deref(), 200);
-        if let Some(format) = &self.default_response_format
-            && !crate::settings::panel::RESPONSE_FORMATS.contains(&format.as_str())
-        {
-            problems.push(("default_response_format".into(), "Input should be '', 'url' or 'b64_json'".into()));
-        }
-        max_len(&mut problems, "upstream_socks5_proxy", self.upstream_socks5_proxy.as_deref(), 2048);
-        max_len(&mut problems, "webhook_url", self.webhook_url.as_deref(), 2048);
-        if let Some(optimizer) = &self.prompt_optimizer {
-            max_len(&mut problems, "prompt_optimizer.api_url", optimizer.api_url.as_deref(), 2048);
-            max_len(&mut problems, "prompt_optimizer.model", optimizer.model.as_deref(), 200);
-            max_len(&mut problems, "prompt_optimizer.api_key", optimizer.api_key.as_deref(), 8192);
-            if optimizer.timeout_seconds.is_some_and(|t| t < 1) {
-                problems.push((
-                    "prompt_optimizer.timeout_seconds".into(),
-                    "Input should be greater than or equal to 1".into(),
-                ));
-            }
-        }
-        if let Some(r2) = &self.r2_backup {
-            problems.extend(r2.problems("r2_backup."));
-        }
-        problems
-    }
-}
-
-impl R2Update {
-    /// Length and range problems, with field names under `prefix` (e.g. `r2_backup.`).
-    pub fn problems(&self, prefix: &str) -> Problems {
-        let mut problems = Vec::new();
-        let field = |name: &str| format!("{prefix}{name}");
-        max_len(&mut problems, &field("endpoint_url"), self.endpoint_url.as_deref(), 2048);
-        max_len(&mut problems, &field("bucket_name"), self.bucket_name.as_deref(), 255);
-        max_len(&mut problems, &field("region"), self.region.as_deref(), 100);
-        max_len(&mut problems, &field("key_prefix"), self.key_prefix.as_deref(), 1024);
-        max_len(&mut problems, &field("access_key_id"), self.access_key_id.as_deref(), 8192);
-        max_len(&mut problems, &field("secret_access_key"), self.secret_access_key.as_deref(), 8192);
-        if self.sync_interval_hours.is_some_and(|h| h < 0) {
-            problems.push((field("sync_interval_hours"), "Input should be greater than or equal to 0".into()));
-        }
-        problems
-    }
-}
-
-impl Validate for R2Update {
-    fn validate(&self) -> Problems {
-        self.problems("")
-    }
-}
+impl Validate for R2Update {}

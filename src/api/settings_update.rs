@@ -33,6 +33,11 @@ impl Problems {
     }
 }
 
+/// Preset names are unique; a second one of the same name is refused, not renamed.
+pub fn name_taken(name: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, format!("A preset named '{name}' already exists"))
+}
+
 pub fn preset_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Preset not found")
 }
@@ -50,6 +55,11 @@ pub fn apply(current: &PanelSettings, update: SettingsUpdate, config: &Config) -
     if let Some(name) = update.preset_name.as_deref().filter(|n| !n.is_empty()) {
         preset.name = if name.trim().is_empty() { "Untitled preset".to_string() } else { name.trim().to_string() };
     }
+    let (name, id) = (next.presets[index].name.clone(), next.presets[index].id.clone());
+    if next.name_taken(&name, &id) {
+        return Err(name_taken(&name));
+    }
+    let preset = &mut next.presets[index];
     if let Some(url) = problems.take("api_url", normalize_base_url(&update.api_url, "API URL", allow_http)) {
         if !preset.api_key.is_empty() && origin_of(&url) != origin_of(&preset.api_url) {
             preset.api_key = Secret::Empty;

@@ -27,6 +27,12 @@ const EXTRA_STATUSES: &[(&str, u16, &str)] = &[
 /// Applied to the generated document before it is served or committed.
 pub fn apply(spec: &mut Value) {
     document_extra_statuses(spec);
+    // The listing's query parameters are `GalleryQuery`'s fields.
+    if let Some(Value::Array(parameters)) = spec.pointer_mut("/paths/~1api~1gallery/get/parameters") {
+        for parameter in parameters.iter_mut().filter(|p| matches!(p["name"].as_str(), Some("date_from" | "date_to"))) {
+            parameter["schema"]["pattern"] = json!(crate::api::gallery::DATE_FILTER_PATTERN);
+        }
+    }
     let roots = json_body_schemas(spec);
     let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
     let mut seen = Vec::new();
@@ -41,11 +47,57 @@ pub fn apply(spec: &mut Value) {
     // A tracked export also takes neither (the whole gallery), but never both.
     if let Some(schema) = schemas.get_mut("GalleryExportRequest").and_then(Value::as_object_mut) {
         schema.insert(
-            "not".into(),
-            json!({"required": ["ids", "selection_token"],
-            "properties": {"ids": {"type": "array"}, "selection_token": {"type": "string", "pattern": r"\S"}}}),
+            "anyOf".into(),
+            json!([
+                {"properties": {"ids": {"nullable": true, "enum": [null]}}},
+                {"properties": {"selection_token": {"nullable": true, "type": "string", "pattern": r"^\s*$"}}}
+            ]),
         );
     }
+    for (schema, property, patch) in checked_by_hand() {
+        let target = schemas.get_mut(schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}")));
+        if let Some(Value::Object(target)) = target {
+            // A choice of types replaces the single one.
+            if patch.get("anyOf").is_some() {
+                target.remove("type");
+            }
+            target.extend(patch.as_object().cloned().unwrap_or_default());
+        }
+    }
+}
+
+/// Constraints a handler checks itself because the contract words the refusal its own way (or
+/// the field reads more than one JSON type); the document says the same.
+fn checked_by_hand() -> Vec<(&'static str, &'static str, Value)> {
+    // At least one non-blank id, unique, each at most 128 characters (see `gallery_batch::id_problems`).
+    let ids = |max: usize| {
+        json!({"minItems": 1, "maxItems": max, "uniqueItems": true,
+            "items": {"type": "string", "maxLength": 128},
+            "not": {"items": {"type": "string", "pattern": r"^\s*$"}}})
+    };
+    // `snippets::parse_lax_bool`: JSON booleans, 0/1, and the settings' boolean words.
+    let lax_bool = json!({"anyOf": [
+        {"type": "boolean"},
+        {"type": "integer", "enum": [0, 1]},
+        {"type": "string", "pattern": crate::api::query_params::SETTING_BOOL_PATTERN}
+    ]});
+    let date = json!({"pattern": crate::api::gallery::DATE_FILTER_PATTERN});
+    vec![
+        ("GalleryQuery", "date_from", date.clone()),
+        ("GalleryQuery", "date_to", date.clone()),
+        ("SelectionFilters", "date_from", date.clone()),
+        ("SelectionFilters", "date_to", date),
+        ("BatchRequest", "ids", ids(1000)),
+        ("BatchFavoriteRequest", "ids", ids(1000)),
+        ("GalleryDownloadRequest", "ids", ids(1000)),
+        ("GalleryExportRequest", "ids", ids(1000)),
+        ("ThumbnailStatusRequest", "ids", ids(100)),
+        ("SnippetCreate", "favorite", lax_bool.clone()),
+        ("SnippetPatch", "favorite", lax_bool),
+        ("OverallConfigUpdate", "updates", json!({"maxItems": 128})),
+        ("ConfigUpdate", "name", json!({"minLength": 1, "maxLength": 128})),
+        ("ConfigUpdate", "value", json!({"anyOf": [{"type": "string"}, {"type": "boolean"}, {"type": "number"}]})),
+    ]
 }
 
 /// `ids` as a list, or a non-blank `selection_token`: exactly one of them (`null` counts as left out).

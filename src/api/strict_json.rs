@@ -2,7 +2,7 @@
 //! previous panel did (`field - message; field - message`), so its clients keep working.
 
 use poem::{Request, RequestBody};
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
@@ -37,7 +37,8 @@ where
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType { content_type: "application/json", schema: T::schema_ref() }],
+            // An optional body may also be sent as JSON `null`, which reads as `{}`.
+            content: vec![MetaMediaType { content_type: "application/json", schema: body_schema::<T, OPTIONAL>() }],
             required: !OPTIONAL,
         })
     }
@@ -65,6 +66,13 @@ where
             Err(ApiError::validation(detail.join("; ")).into())
         }
     }
+}
+
+fn body_schema<T: Type, const OPTIONAL: bool>() -> MetaSchemaRef {
+    if !OPTIONAL {
+        return T::schema_ref();
+    }
+    MetaSchemaRef::Inline(Box::new(MetaSchema { nullable: true, all_of: vec![T::schema_ref()], ..MetaSchema::ANY }))
 }
 
 /// Parses a body into `T`, describing the first problem with its field path.

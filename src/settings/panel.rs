@@ -181,6 +181,19 @@ impl PanelSettings {
     pub fn find(&self, id: &str) -> Option<usize> {
         self.presets.iter().position(|p| p.id == id)
     }
+
+    /// Whether a preset other than `except_id` already has this name (names are unique).
+    pub fn name_taken(&self, name: &str, except_id: &str) -> bool {
+        self.presets.iter().any(|p| p.name == name && p.id != except_id)
+    }
+
+    /// `Preset N` for the first N from the preset count up that no preset has.
+    pub fn next_numbered_name(&self) -> String {
+        (self.presets.len() + 1..)
+            .map(|n| format!("Preset {n}"))
+            .find(|name| !self.name_taken(name, ""))
+            .unwrap_or_default()
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {

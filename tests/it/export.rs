@@ -316,3 +316,15 @@ async fn selection_tokens_stand_for_filters_in_every_batch_action() {
     let again = post("/api/gallery/batch/delete", json!({"selection_token": token})).await;
     assert_envelope(again, 404, "not_found", "Gallery entries not found").await;
 }
+
+#[tokio::test]
+async fn a_blank_selection_token_counts_as_none() {
+    let (app, cookie, _rows) = three_images().await;
+    for body in [json!({"selection_token": ""}), json!({"selection_token": "  ", "ids": null})] {
+        let response = api(&app, &cookie, Method::POST, "/api/gallery/export-jobs", Some(body)).await;
+        assert_eq!(response.status(), 202, "the whole gallery is exported");
+        let job: Value = response.json().await.unwrap();
+        assert_eq!(job["requested_count"], 3, "{job}");
+        wait_for_end(&app, &cookie, &format!("/api/gallery/export-jobs/{}", job["job_id"].as_str().unwrap())).await;
+    }
+}

@@ -1036,7 +1036,7 @@ export interface components {
         ConfigUpdate: {
             name: string;
             /** @description A string, boolean or number; `********` keeps a secret. */
-            value?: unknown;
+            value?: (string | boolean | number) | null;
             /**
              * @description Remove the override so the environment or the default applies again.
              * @default false
@@ -1045,24 +1045,30 @@ export interface components {
         };
         /** @description Edit request: text fields as in `GenerateBody` plus the source images. */
         EditForm: {
-            /** @description 1–4000 characters. */
             prompt: string;
-            /** @description `auto` or `WIDTHxHEIGHT`. */
-            size?: string;
+            /**
+             * @description `auto` or `WIDTHxHEIGHT` (an `image-size`): both sides multiples of 16, the longer at most
+             *     3840 and at most three times the shorter, 655,360–8,294,400 pixels in all.
+             * @default auto
+             */
+            size: string;
             /** @description The preset's default model when left out or blank. */
-            model?: string;
-            /** @description 1–10 images (default 1). */
-            n?: string;
-            /** @description auto | low | medium | high */
-            quality?: string;
-            /** @description png | jpeg | webp */
-            output_format?: string;
-            /** @description 0–100; ignored for png. */
-            output_compression?: string;
-            /** @description url | b64_json */
+            model?: string | null;
+            /**
+             * Format: int64
+             * @default 1
+             */
+            n: number;
+            /** @default auto */
+            quality: string;
+            /** @default png */
+            output_format: string;
+            /** Format: int64 */
+            output_compression?: number | null;
+            /** @description A webhook for this job only (HTTPS); overrides the global one. Blank means none. */
+            webhook_url?: string | null;
+            /** @description url | b64_json; left out, it is not sent upstream. */
             response_format?: string;
-            /** @description A webhook for this job only (HTTPS). */
-            webhook_url?: string;
             /**
              * Format: binary
              * @description One source image.
@@ -1197,6 +1203,11 @@ export interface components {
              * @description A token from `POST /api/gallery/batch/selection-tokens`: the images matching it when the
              *     export runs.
              */
+            selection_token?: string | null;
+        } | {
+            /** @enum {unknown|null} */
+            ids?: null;
+        } | {
             selection_token?: string | null;
         };
         /**
@@ -1450,7 +1461,10 @@ export interface components {
         };
         /** HealthRequest */
         HealthRequest: {
-            /** @description Send the preset's key with the probe (the key must then resolve). */
+            /**
+             * @description Send the preset's key with the probe (the key must then resolve).
+             * @default false
+             */
             use_credentials: boolean;
         };
         /** ImageUploadLimits */
@@ -1822,7 +1836,7 @@ export interface components {
             title: string;
             prompt: string;
             /** @default false */
-            favorite: boolean;
+            favorite: boolean | (0 | 1) | string;
         };
         /** SnippetList */
         SnippetList: {
@@ -1832,7 +1846,7 @@ export interface components {
         SnippetPatch: {
             title?: string | null;
             prompt?: string | null;
-            favorite?: boolean | null;
+            favorite?: (boolean | (0 | 1) | string) | null;
         };
         /** SnippetSearch */
         SnippetSearch: {
@@ -2729,7 +2743,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["HealthRequest"];
+                "application/json": components["schemas"]["HealthRequest"] | null;
             };
         };
         responses: {
@@ -3673,7 +3687,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["HealthRequest"];
+                "application/json": components["schemas"]["HealthRequest"] | null;
             };
         };
         responses: {
@@ -6053,7 +6067,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["GalleryExportRequest"];
+                "application/json": components["schemas"]["GalleryExportRequest"] | null;
             };
         };
         responses: {
@@ -6964,7 +6978,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["GallerySyncRequest"];
+                "application/json": components["schemas"]["GallerySyncRequest"] | null;
             };
         };
         responses: {
