@@ -588,3 +588,26 @@ async fn stored_literals_still_load_after_plaintext_secrets_are_switched_off() {
     .await;
     assert_eq!(refused.status(), 422);
 }
+
+#[tokio::test]
+async fn preset_names_stay_unique() {
+    let (app, cookie) = unlocked(&[]).await;
+    let create = |body: Value| api(&app, &cookie, Method::POST, "/api/settings/presets", Some(body));
+    ok_json(create(json!({"name": "Preset 3"})).await).await;
+    let numbered = ok_json(create(json!({})).await).await;
+    assert_eq!(numbered["presets"][2]["name"], "Preset 4", "a taken number is skipped");
+    assert_envelope(
+        create(json!({"name": "Preset 3"})).await,
+        400,
+        "bad_request",
+        "A preset named 'Preset 3' already exists",
+    )
+    .await;
+    let rename = json!({"api_url": "https://a.example.com", "preset_name": " Preset 4 "});
+    let renamed = api(&app, &cookie, Method::POST, "/api/settings", Some(rename)).await;
+    let body = ok_json(renamed).await;
+    assert_eq!(body["presets"][2]["name"], "Preset 4", "renaming a preset to its own name is fine");
+    let clash = json!({"api_url": "https://a.example.com", "preset_name": "Preset 3"});
+    let refused = api(&app, &cookie, Method::POST, "/api/settings", Some(clash)).await;
+    assert_envelope(refused, 400, "bad_request", "A preset named 'Preset 3' already exists").await;
+}
