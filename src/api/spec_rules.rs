@@ -27,6 +27,7 @@ const EXTRA_STATUSES: &[(&str, u16, &str)] = &[
 /// Applied to the generated document before it is served or committed.
 pub fn apply(spec: &mut Value) {
     document_extra_statuses(spec);
+    inline_optional_bodies(spec);
     // The listing's query parameters are `GalleryQuery`'s fields.
     if let Some(Value::Array(parameters)) = spec.pointer_mut("/paths/~1api~1gallery/get/parameters") {
         for parameter in parameters.iter_mut().filter(|p| matches!(p["name"].as_str(), Some("date_from" | "date_to"))) {
@@ -112,6 +113,26 @@ fn ids_or_token() -> Value {
             "properties": {"selection_token": {"type": "string", "pattern": r"\S"}, "ids": {"nullable": true, "enum": [null]}}
         }
     ])
+}
+
+/// `OptionalJson` bodies are `{nullable, allOf: [$ref]}`; testers and generators read a nullable
+/// schema better, so the referenced schema (only ever such a body) becomes nullable itself.
+fn inline_optional_bodies(spec: &mut Value) {
+    let mut nullable = Vec::new();
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
+        let Some(schema) = operation.pointer_mut("/requestBody/content/application~1json/schema") else { continue };
+        let reference = schema["allOf"][0]["$ref"].as_str().map(str::to_string);
+        if let (Some(reference), true) = (reference, schema["nullable"] == true) {
+            nullable.extend(reference.strip_prefix("#/components/schemas/").map(str::to_string));
+            *schema = json!({"$ref": reference});
+        }
+    }
+    for name in nullable {
+        if let Some(Value::Object(schema)) = spec.pointer_mut(&format!("/components/schemas/{name}")) {
+            schema.insert("nullable".into(), Value::Bool(true));
+        }
+    }
 }
 
 fn document_extra_statuses(spec: &mut Value) {

@@ -1196,7 +1196,7 @@ export interface components {
          * GalleryExportRequest
          * @description A tracked export: the whole gallery (no body or `{}`) or these ids.
          */
-        GalleryExportRequest: {
+        GalleryExportRequest: ({
             /** @description Gallery image ids (at most 1000, no duplicates), exported in this order. */
             ids?: string[] | null;
             /**
@@ -1209,7 +1209,7 @@ export interface components {
             ids?: null;
         } | {
             selection_token?: string | null;
-        };
+        }) | null;
         /**
          * GalleryImportJobStatus
          * @description A gallery ZIP import and how far it got.
@@ -1400,7 +1400,7 @@ export interface components {
              * @default false
              */
             full_reconcile: boolean;
-        };
+        } | null;
         /**
          * GalleryThumbnailState
          * @description Where a gallery image's thumbnail stands, as in its gallery row.
@@ -1466,7 +1466,7 @@ export interface components {
              * @default false
              */
             use_credentials: boolean;
-        };
+        } | null;
         /** ImageUploadLimits */
         ImageUploadLimits: {
             /** Format: uint64 */
@@ -2743,7 +2743,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["HealthRequest"] | null;
+                "application/json": components["schemas"]["HealthRequest"];
             };
         };
         responses: {
@@ -3687,7 +3687,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["HealthRequest"] | null;
+                "application/json": components["schemas"]["HealthRequest"];
             };
         };
         responses: {
@@ -6067,7 +6067,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["GalleryExportRequest"] | null;
+                "application/json": components["schemas"]["GalleryExportRequest"];
             };
         };
         responses: {
@@ -6978,7 +6978,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["GallerySyncRequest"] | null;
+                "application/json": components["schemas"]["GallerySyncRequest"];
             };
         };
         responses: {
