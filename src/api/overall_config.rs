@@ -131,7 +131,8 @@ impl Validate for OverallConfigUpdate {
     }
 }
 
-fn listed(def: &SettingDef) -> bool {
+/// Whether Overall Config lists (and saves) the setting; the main form owns the others.
+pub(crate) fn listed(def: &SettingDef) -> bool {
     !MAIN_FORM.contains(&def.name)
 }
 

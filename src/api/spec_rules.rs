@@ -96,9 +96,19 @@ fn checked_by_hand() -> Vec<(&'static str, &'static str, Value)> {
         ("SnippetCreate", "favorite", lax_bool.clone()),
         ("SnippetPatch", "favorite", lax_bool),
         ("OverallConfigUpdate", "updates", json!({"maxItems": 128})),
-        ("ConfigUpdate", "name", json!({"minLength": 1, "maxLength": 128})),
+        ("ConfigUpdate", "name", json!({"minLength": 1, "maxLength": 128, "pattern": config_names()})),
         ("ConfigUpdate", "value", json!({"anyOf": [{"type": "string"}, {"type": "boolean"}, {"type": "number"}]})),
     ]
+}
+
+/// The names Overall Config saves, from the settings table (surrounding whitespace is trimmed).
+fn config_names() -> String {
+    let names: Vec<&str> = crate::settings::TABLE
+        .iter()
+        .filter(|def| crate::api::overall_config::listed(def))
+        .map(|def| def.name)
+        .collect();
+    format!(r"^\s*({})\s*$", names.join("|"))
 }
 
 /// `ids` as a list, or a non-blank `selection_token`: exactly one of them (`null` counts as left out).
