@@ -30,7 +30,7 @@ pub struct PresetsApi;
 pub struct PresetCreate {
     #[oai(nullable, validator(max_length = 160))]
     pub name: Option<String>,
-    #[oai(nullable, validator(max_length = 2048))]
+    #[oai(nullable, validator(max_length = 2048, pattern = r"\S"))]
     pub api_url: Option<String>,
     #[oai(nullable, validator(max_length = 8192))]
     pub api_key: Option<String>,

@@ -97,6 +97,7 @@ fn matches(pattern: &str, text: &str) -> bool {
 const WORDED: &[(&str, &str, &str)] = &[
     ("OptimizeBody", r"\S", "prompt must not be empty"),
     ("SystemPromptBody", r"\S", "system_prompt must not be empty"),
+    ("PresetCreate", r"\S", "API URL must not be empty"),
     ("*", r"\S", "value must not be empty"),
     ("*", "^(auto|[0-9]{1,6}[xX][0-9]{1,6})$", "size must be 'auto' or formatted as WIDTHxHEIGHT"),
 ];

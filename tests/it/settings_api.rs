@@ -610,4 +610,8 @@ async fn preset_names_stay_unique() {
     let clash = json!({"api_url": "https://a.example.com", "preset_name": "Preset 3"});
     let refused = api(&app, &cookie, Method::POST, "/api/settings", Some(clash)).await;
     assert_envelope(refused, 400, "bad_request", "A preset named 'Preset 3' already exists").await;
+    for blank in ["", "  "] {
+        let response = create(json!({"api_url": blank})).await;
+        assert_envelope(response, 422, "validation_error", "api_url - API URL must not be empty").await;
+    }
 }
