@@ -87,7 +87,8 @@ def main() -> int:
             ]
             if args.seed is not None:
                 command += ["--seed", str(args.seed)]
-            return subprocess.run(command).returncode
+            # Run in the scratch dir so Schemathesis' cache stays out of the checkout.
+            return subprocess.run(command, cwd=data).returncode
         finally:
             server.terminate()
             server.wait(timeout=10)
