@@ -133,16 +133,12 @@ impl<'a> ApiExtractor<'a> for GalleryEditBody {
         EditMultipart::register(registry);
     }
 
+    /// The edit form's request, also offered as plain form fields.
     fn request_meta() -> Option<MetaRequest> {
-        let schema = || MetaSchemaRef::Reference(EditForm::NAME.to_string());
-        Some(MetaRequest {
-            description: None,
-            content: vec![
-                MetaMediaType { content_type: "multipart/form-data", schema: schema() },
-                MetaMediaType { content_type: URLENCODED, schema: schema() },
-            ],
-            required: true,
-        })
+        let mut meta = EditMultipart::request_meta()?;
+        let schema = MetaSchemaRef::Reference(EditForm::NAME.to_string());
+        meta.content.push(MetaMediaType { content_type: URLENCODED, schema });
+        Some(meta)
     }
 
     async fn from_request(

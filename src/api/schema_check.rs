@@ -3,17 +3,33 @@
 //! declaration drives both the OpenAPI document and the check, so the spec cannot promise less or
 //! more than the server enforces. Checks serde and the types cannot express stay in `Validate`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 use serde_json::Value;
 
 /// `(field path, message)` for every declared constraint `value` breaks, in declaration order.
 pub fn problems<T: Type>(value: &Value) -> Vec<(String, String)> {
-    let mut registry = Registry::new();
-    T::register(&mut registry);
+    let registry = registry_of::<T>();
     let mut found = Vec::new();
     check(value, &T::schema_ref(), &registry, "", "", &mut found);
     found
+}
+
+/// Each body type's schemas, built once: registering a type builds every schema it reaches.
+fn registry_of<T: Type>() -> Arc<Registry> {
+    static BUILT: LazyLock<Mutex<HashMap<String, Arc<Registry>>>> = LazyLock::new(Mutex::default);
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(T::name().into_owned())
+        .or_insert_with(|| {
+            let mut registry = Registry::new();
+            T::register(&mut registry);
+            Arc::new(registry)
+        })
+        .clone()
 }
 
 fn resolve<'a>(schema: &'a MetaSchemaRef, registry: &'a Registry) -> Option<&'a MetaSchema> {

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Download, type Locator, type Page } from '@playwright/test';
-import { screenshot, unlock, unlockApi, useMockUpstream, watchForProblems } from './support/panel';
+import {
+	generate,
+	origin,
+	screenshot,
+	unlock,
+	unlockApi,
+	useMockUpstream,
+	watchForProblems
+} from './support/panel';
 import { gradientPng } from './support/png';
 import { storedZip } from './support/zip';
 
@@ -19,34 +27,11 @@ test.describe.configure({ mode: 'serial' });
 const RUN = `zip${Date.now().toString(36)}`;
 const PROMPT = `exporttest ${RUN} copper harbour at dusk`;
 const SEEDED = 3;
-const TERMINAL = ['success', 'partial_failure', 'error', 'upstream_error', 'cancelled', 'interrupted'];
 const SCRATCH = process.env.PANEL_TMP_DIR ?? tmpdir();
 
 /** Archives downloaded by earlier tests (the tests run in order). */
 let allZip = '';
 let selectedZip = '';
-
-function origin(): Record<string, string> {
-	return { origin: process.env.PANEL_URL ?? '' };
-}
-
-async function generate(request: APIRequestContext, body: Record<string, unknown>): Promise<void> {
-	const response = await request.post('/api/generate', { data: body, headers: origin() });
-	expect(response.status(), await response.text()).toBe(202);
-	const { job_id: jobId } = (await response.json()) as { job_id: string };
-	let status = '';
-	await expect
-		.poll(
-			async () => {
-				const job = await request.get(`/api/generate/${jobId}`);
-				status = ((await job.json()) as { status: string }).status;
-				return TERMINAL.includes(status);
-			},
-			{ timeout: 20_000 }
-		)
-		.toBe(true);
-	expect(status).toBe('success');
-}
 
 async function runIds(request: APIRequestContext): Promise<string[]> {
 	const found = await request.get(`/api/gallery?prompt=${encodeURIComponent(RUN)}&page_size=100`);

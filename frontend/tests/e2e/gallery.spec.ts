@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
-import { screenshot, unlock, unlockApi, useMockUpstream, watchForProblems } from './support/panel';
+import {
+	generate,
+	origin,
+	screenshot,
+	unlock,
+	unlockApi,
+	useMockUpstream,
+	watchForProblems
+} from './support/panel';
 
 /**
  * The gallery against the real server. Images are seeded through the real API
@@ -18,29 +26,6 @@ const PROMPT_C = `gallerytest ${RUN} violet orchard`;
 const PAGES_WORD = `pgs${RUN.slice(3)}`;
 const ALT_MODEL = `e2e-alt-model-${RUN}`;
 const ALT_PRESET = `E2E Gallery ${RUN}`;
-const TERMINAL = ['success', 'partial_failure', 'error', 'upstream_error', 'cancelled', 'interrupted'];
-
-function origin(): Record<string, string> {
-	return { origin: process.env.PANEL_URL ?? '' };
-}
-
-async function generate(request: APIRequestContext, body: Record<string, unknown>): Promise<void> {
-	const response = await request.post('/api/generate', { data: body, headers: origin() });
-	expect(response.status(), await response.text()).toBe(202);
-	const { job_id: jobId } = (await response.json()) as { job_id: string };
-	let status = '';
-	await expect
-		.poll(
-			async () => {
-				const job = await request.get(`/api/generate/${jobId}`);
-				status = ((await job.json()) as { status: string }).status;
-				return TERMINAL.includes(status);
-			},
-			{ timeout: 20_000 }
-		)
-		.toBe(true);
-	expect(status).toBe('success');
-}
 
 function localDay(offsetDays = 0): string {
 	const d = new Date();

@@ -1,7 +1,15 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
-import { screenshot, unlock, unlockApi, useMockUpstream, watchForProblems } from './support/panel';
+import {
+	generate,
+	origin,
+	screenshot,
+	unlock,
+	unlockApi,
+	useMockUpstream,
+	watchForProblems
+} from './support/panel';
 
 /**
  * "Back up to R2" in the browser, against the real server and a real S3-compatible
@@ -19,7 +27,6 @@ const PROMPT = `backuptest ${RUN} slate quarry in fog`;
 const SEEDED = 3;
 const PREFIX = 'gallery/';
 const LAST_BACKUP_KEY = 'gpt-image-panel.last-backup';
-const TERMINAL = ['success', 'partial_failure', 'error', 'upstream_error', 'cancelled', 'interrupted'];
 const UTC_TIME = /\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/;
 
 interface S3Env {
@@ -49,30 +56,8 @@ function s3(): S3Env {
 	};
 }
 
-function origin(): Record<string, string> {
-	return { origin: process.env.PANEL_URL ?? '' };
-}
-
 function imagesDir(): string {
 	return path.join(process.env.PANEL_TMP_DIR ?? '', 'images');
-}
-
-async function generate(request: APIRequestContext, body: Record<string, unknown>): Promise<void> {
-	const response = await request.post('/api/generate', { data: body, headers: origin() });
-	expect(response.status(), await response.text()).toBe(202);
-	const { job_id: jobId } = (await response.json()) as { job_id: string };
-	let status = '';
-	await expect
-		.poll(
-			async () => {
-				const job = await request.get(`/api/generate/${jobId}`);
-				status = ((await job.json()) as { status: string }).status;
-				return TERMINAL.includes(status);
-			},
-			{ timeout: 20_000 }
-		)
-		.toBe(true);
-	expect(status).toBe('success');
 }
 
 /** Save only the R2 part of the settings; the active preset stays as it is. */

@@ -61,3 +61,29 @@ export async function useMockUpstream(request: APIRequestContext): Promise<void>
 export async function screenshot(page: Page, testInfo: TestInfo, name: string): Promise<void> {
 	await page.screenshot({ path: path.join(testInfo.project.outputDir, `${name}.png`), fullPage: true });
 }
+
+const TERMINAL = ['success', 'partial_failure', 'error', 'upstream_error', 'cancelled', 'interrupted'];
+
+/** The header that passes the panel's CSRF check for API calls from the tests. */
+export function origin(): Record<string, string> {
+	return { origin: process.env.PANEL_URL ?? '' };
+}
+
+/** Starts a generation through the API and waits for it to succeed. */
+export async function generate(request: APIRequestContext, body: Record<string, unknown>): Promise<void> {
+	const response = await request.post('/api/generate', { data: body, headers: origin() });
+	expect(response.status(), await response.text()).toBe(202);
+	const { job_id: jobId } = (await response.json()) as { job_id: string };
+	let status = '';
+	await expect
+		.poll(
+			async () => {
+				const job = await request.get(`/api/generate/${jobId}`);
+				status = ((await job.json()) as { status: string }).status;
+				return TERMINAL.includes(status);
+			},
+			{ timeout: 20_000 }
+		)
+		.toBe(true);
+	expect(status).toBe('success');
+}
