@@ -57,8 +57,16 @@ impl FormSchema for EditForm {
         let mut registry = Registry::new();
         GenerateBody::register(&mut registry);
         let generate = registry.schemas.remove("GenerateBody").unwrap_or_else(|| MetaSchema::new("object"));
+        // A form has no null: a field is sent or left out.
+        let not_null = |(name, schema): (&'static str, MetaSchemaRef)| match schema {
+            MetaSchemaRef::Inline(mut schema) => {
+                schema.nullable = false;
+                (name, MetaSchemaRef::Inline(schema))
+            }
+            reference => (name, reference),
+        };
         let mut properties: Vec<(&'static str, MetaSchemaRef)> =
-            generate.properties.into_iter().filter(|(name, _)| *name != "api_path").collect();
+            generate.properties.into_iter().filter(|(name, _)| *name != "api_path").map(not_null).collect();
         properties.push((
             "response_format",
             MetaSchemaRef::Inline(Box::new(MetaSchema {

@@ -60,6 +60,18 @@ pub struct GenerateBody {
 
 const SIZE_SHAPE: &str = "size must be 'auto' or formatted as WIDTHxHEIGHT";
 
+/// The sizes the document gives: `auto`, or both sides multiples of 16 up to 3840 (up to six digits
+/// with leading zeros). The rules across the sides (ratio, total pixels) are the handler's alone.
+pub fn size_sides_pattern() -> String {
+    let side = |digits: usize| {
+        let values: Vec<String> =
+            (16..=3840).step_by(16).map(|n: u32| n.to_string()).filter(|n| n.len() == digits).collect();
+        format!("0{{0,{}}}(?:{})", 6 - digits, values.join("|"))
+    };
+    let side = format!("(?:{}|{}|{})", side(2), side(3), side(4));
+    format!("^(auto|{side}[xX]{side})$")
+}
+
 /// Validates a size: `auto`, or `WxH` with plain digits, within the limits.
 pub fn parse_size(size: &str) -> Result<String, String> {
     if size == "auto" {
@@ -106,12 +118,10 @@ impl Validate for GenerateBody {
         {
             push("response_format", "Input should be 'url' or 'b64_json'");
         }
-        if let Some(hook) = self.webhook_url.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
-            match url::Url::parse(hook) {
-                Ok(url) if url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()) => {}
-                Ok(url) if url.scheme() == "https" => push("webhook_url", "Webhook URL must include a hostname"),
-                _ => push("webhook_url", "Webhook URL must use https://"),
-            }
+        if let Some(hook) = &self.webhook_url
+            && let Err(message) = crate::api::settings_update::check_webhook_shape(hook)
+        {
+            push("webhook_url", &message);
         }
         problems
     }
@@ -119,7 +129,25 @@ impl Validate for GenerateBody {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_size, size_sides_pattern};
+
+    #[test]
+    fn the_documented_sizes_are_those_whose_sides_pass() {
+        let pattern = regex_lite::Regex::new(&size_sides_pattern()).unwrap();
+        let sides =
+            ["0", "16", "016", "000016", "0000016", "15", "17", "1000", "1008", "3840", "03840", "3856", "4096"];
+        for w in sides {
+            for h in sides {
+                let size = format!("{w}x{h}");
+                let sides_ok = match parse_size(&size) {
+                    Ok(_) => true,
+                    Err(message) => message.contains("aspect") || message.contains("total pixels"),
+                };
+                assert_eq!(pattern.is_match(&size), sides_ok, "{size}");
+            }
+        }
+        assert!(pattern.is_match("auto") && pattern.is_match("1024X1536"));
+    }
 
     #[test]
     fn sizes_are_strict() {

@@ -1,6 +1,7 @@
 //! The public HTTP API: one poem-openapi struct per resource, assembled into one OpenAPI service.
 
 pub mod access;
+pub mod config_update_spec;
 pub mod edit_multipart;
 pub mod edit_uploads;
 pub mod edits;
@@ -37,6 +38,7 @@ pub mod snippets;
 pub mod spec_rules;
 pub mod status_message;
 pub mod strict_json;
+pub mod value_patterns;
 pub mod version;
 pub mod webhook_payload;
 

@@ -45,7 +45,7 @@ const MAIN_FORM: [&str; 18] = [
 ];
 
 /// Read once at start to find the database; an override could never take effect.
-const STARTUP_ONLY: [&str; 2] = ["DATA_DIR", "DATABASE_FILE"];
+pub(crate) const STARTUP_ONLY: [&str; 2] = ["DATA_DIR", "DATABASE_FILE"];
 
 const MASK: &str = "********";
 
@@ -216,7 +216,13 @@ fn coerce(def: &SettingDef, value: &serde_json::Value) -> Result<String, String>
     let text = match value {
         serde_json::Value::Bool(b) => b.to_string(),
         serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::String(s) => {
+            check_value(def, s).map_err(|e| e.to_string())?;
+            if !float_text_ok(def, s) {
+                return Err(format!("{}: must be a decimal number such as 2.5", def.name));
+            }
+            s.trim().to_string()
+        }
         _ => return Err(format!("{}: must be a string, boolean or number", def.name)),
     };
     check_value(def, &text).map_err(|e| e.to_string())?;
@@ -225,6 +231,18 @@ fn coerce(def: &SettingDef, value: &serde_json::Value) -> Result<String, String>
         Kind::Float { .. } if !text.is_empty() => text.parse::<f64>().map(|f| f.to_string()).unwrap_or(text),
         _ => text,
     })
+}
+
+/// Float settings read text only as plain decimals (`value_patterns::float_text`), so the document
+/// can say which texts are in range; JSON numbers are taken as they are.
+pub(crate) fn float_text_ok(def: &SettingDef, text: &str) -> bool {
+    match def.kind {
+        Kind::Float { min } => {
+            check_value(def, text).is_ok()
+                && regex_lite::Regex::new(&super::value_patterns::float_text(min)).is_ok_and(|p| p.is_match(text))
+        }
+        _ => true,
+    }
 }
 
 #[OpenApi(tag = "ApiTags::Settings")]

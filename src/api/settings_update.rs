@@ -2,6 +2,7 @@
 //! problem is reported at once (422 `field - message; …`); only a fully valid result is stored.
 
 use panel_actors::upstream::endpoint::{normalize_base_url, origin_of};
+use panel_actors::upstream::url_shape;
 use poem::http::StatusCode;
 
 use super::error::ApiError;
@@ -281,13 +282,22 @@ fn parse_proxy(input: &str, plaintext: bool) -> Result<Secret, String> {
 fn parse_webhook(input: &str, plaintext: bool) -> Result<Secret, String> {
     let secret = Secret::parse_input(input, "Webhook URL", plaintext)?;
     if let Secret::Literal(text) = &secret {
-        let url = url::Url::parse(text).map_err(|_| "Webhook URL must use https://".to_string())?;
-        if url.scheme() != "https" {
-            return Err("Webhook URL must use https://".to_string());
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err("Webhook URL must include a hostname".to_string());
-        }
+        check_webhook_shape(text)?;
     }
     Ok(secret)
+}
+
+/// A webhook URL (or nothing) of the documented shape: `https://`, a host, no user info; the
+/// contract's message for what it misses.
+pub fn check_webhook_shape(text: &str) -> Result<(), String> {
+    if url_shape::is_webhook(text) {
+        return Ok(());
+    }
+    match url::Url::parse(text.trim()) {
+        Ok(url) if url.scheme() != "https" => Err("Webhook URL must use https://".to_string()),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => Err("Webhook URL must include a hostname".to_string()),
+        Ok(_) => Err(url_shape::shape_message("Webhook URL")),
+        Err(url::ParseError::EmptyHost) => Err("Webhook URL must include a hostname".to_string()),
+        Err(_) => Err("Webhook URL must use https://".to_string()),
+    }
 }

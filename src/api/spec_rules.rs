@@ -3,7 +3,10 @@
 //! `additionalProperties: false`), and the bodies that take exactly one of `ids` and
 //! `selection_token` say so.
 
+use panel_actors::upstream::url_shape;
 use serde_json::{Map, Value, json};
+
+use super::{config_update_spec, value_patterns};
 
 /// Statuses some routes answer beyond the common error set every route documents.
 const EXTRA_STATUSES: &[(&str, u16, &str)] = &[
@@ -35,6 +38,12 @@ pub fn apply(spec: &mut Value) {
         }
     }
     let roots = json_body_schemas(spec);
+    close_and_patch(spec, roots);
+    // After the patches, so the copy has them.
+    require_an_upload_for_edits(spec);
+}
+
+fn close_and_patch(spec: &mut Value, roots: Vec<String>) {
     let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
     let mut seen = Vec::new();
     for root in roots {
@@ -54,6 +63,9 @@ pub fn apply(spec: &mut Value) {
                 {"properties": {"selection_token": {"nullable": true, "type": "string", "pattern": r"^\s*$"}}}
             ]),
         );
+    }
+    if let Some(schema) = schemas.get_mut("ConfigUpdate").and_then(Value::as_object_mut) {
+        schema.insert("oneOf".into(), config_update_spec::branches());
     }
     for (schema, property, patch) in checked_by_hand() {
         let target = schemas.get_mut(schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}")));
@@ -83,7 +95,50 @@ fn checked_by_hand() -> Vec<(&'static str, &'static str, Value)> {
         {"type": "string", "pattern": crate::api::query_params::SETTING_BOOL_PATTERN}
     ]});
     let date = json!({"pattern": crate::api::gallery::DATE_FILTER_PATTERN});
+    let secret = |what: &str| {
+        json!({"pattern": value_patterns::secret_input(), "description": format!(
+            "{what} Empty clears; `${{NAME}}` reads the server environment when used; a literal is taken only with \
+             ALLOW_PLAINTEXT_SECRETS=true (otherwise 422)."
+        )})
+    };
+    let private_note =
+        "With UPSTREAM_ALLOW_PRIVATE_NETWORK=true, `http://` and any host the URL standard reads are taken too.";
+    let base_url = url_shape::base_url_pattern();
+    let size = json!({"pattern": crate::api::generate_request::size_sides_pattern()});
     vec![
+        ("GenerateBody", "size", size.clone()),
+        ("EditForm", "size", size),
+        ("GenerateBody", "webhook_url", json!({"pattern": url_shape::webhook_pattern()})),
+        ("EditForm", "webhook_url", json!({"pattern": url_shape::webhook_pattern()})),
+        (
+            "SettingsUpdate",
+            "api_url",
+            json!({"pattern": base_url, "description": format!("Base URL, with or without `/v1`. {private_note}")}),
+        ),
+        (
+            "PresetCreate",
+            "api_url",
+            json!({"pattern": base_url, "description": format!("Base URL; the source preset's when null. {private_note}")}),
+        ),
+        (
+            "OptimizerUpdate",
+            "api_url",
+            json!({"pattern": format!("^{}*$|{base_url}", url_shape::WS),
+            "description": format!("The full Chat Completions endpoint URL; empty clears. {private_note}")}),
+        ),
+        (
+            "R2Update",
+            "endpoint_url",
+            json!({"pattern": url_shape::r2_endpoint_pattern(), "description":
+            "Empty clears. A `*.r2.cloudflarestorage.com` host, or one listed in R2_ENDPOINT_HOST_ALLOWLIST (otherwise 422)."}),
+        ),
+        ("SettingsUpdate", "api_key", secret("The preset's API key; null keeps it.")),
+        ("PresetCreate", "api_key", secret("The new preset's API key.")),
+        ("SettingsUpdate", "upstream_socks5_proxy", secret("`socks5://host:port`; null keeps it.")),
+        ("SettingsUpdate", "webhook_url", secret("The global `https://` webhook; null keeps it.")),
+        ("OptimizerUpdate", "api_key", secret("`********` keeps the stored key.")),
+        ("R2Update", "access_key_id", secret("`********` keeps the stored value.")),
+        ("R2Update", "secret_access_key", secret("`********` keeps the stored value.")),
         ("GalleryQuery", "date_from", date.clone()),
         ("GalleryQuery", "date_to", date.clone()),
         ("SelectionFilters", "date_from", date.clone()),
@@ -96,19 +151,31 @@ fn checked_by_hand() -> Vec<(&'static str, &'static str, Value)> {
         ("SnippetCreate", "favorite", lax_bool.clone()),
         ("SnippetPatch", "favorite", lax_bool),
         ("OverallConfigUpdate", "updates", json!({"maxItems": 128})),
-        ("ConfigUpdate", "name", json!({"minLength": 1, "maxLength": 128, "pattern": config_names()})),
+        (
+            "ConfigUpdate",
+            "name",
+            json!({"minLength": 1, "maxLength": 128, "pattern": config_update_spec::name_pattern()}),
+        ),
         ("ConfigUpdate", "value", json!({"anyOf": [{"type": "string"}, {"type": "boolean"}, {"type": "number"}]})),
     ]
 }
 
-/// The names Overall Config saves, from the settings table (surrounding whitespace is trimmed).
-fn config_names() -> String {
-    let names: Vec<&str> = crate::settings::TABLE
-        .iter()
-        .filter(|def| crate::api::overall_config::listed(def))
-        .map(|def| def.name)
-        .collect();
-    format!(r"^\s*({})\s*$", names.join("|"))
+/// `POST /api/edits` needs a source image (`image` or `image[]`); an edit from the gallery takes the
+/// same form without one, so the edit route gets its own copy of the form that says so.
+fn require_an_upload_for_edits(spec: &mut Value) {
+    let Some(mut form) = spec.pointer("/components/schemas/EditForm").cloned() else { return };
+    form["description"] = json!("Edit request: text fields as in `GenerateBody` plus one to 16 source images.");
+    form["anyOf"] = json!([
+        {"required": ["image"]},
+        {"required": ["image[]"], "properties": {"image[]": {"type": "array", "minItems": 1}}}
+    ]);
+    if let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.insert("EditUploadForm".into(), form);
+    }
+    let form_ref = "/paths/~1api~1edits/post/requestBody/content/multipart~1form-data/schema";
+    if let Some(schema) = spec.pointer_mut(form_ref) {
+        *schema = json!({"$ref": "#/components/schemas/EditUploadForm"});
+    }
 }
 
 /// `ids` as a list, or a non-blank `selection_token`: exactly one of them (`null` counts as left out).

@@ -2,12 +2,13 @@
 throw-away data directory, unlocks it, and tests every operation of the served /openapi.json (SSE
 routes and /api/access left out) with all checks and phases. Exits with Schemathesis' status.
 
-    python3 tests/api/run_contract.py --bin target/debug/gpt-image-panel [--examples 100] [--seed N]
+    python3 tests/api/run_contract.py --bin target/debug/gpt-image-panel [--examples 100] [--seed N] [st options]
 """
 
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,17 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACCESS_KEY = "contract-access-key"
+# Overall Config settings the tester's copy of the document leaves out of `ConfigUpdate` (every other
+# setting is fuzzed): those that decide how the tester itself reaches the server (its cookie, its
+# address, its Host and Origin headers), which saved at random would lock the rest of the run out,
+# and those under whose defaults the document describes the server (literal secrets refused,
+# `https://` upstreams on public hosts only).
+FIXED_SETTINGS = {
+    "ACCESS_KEY_COOKIE_NAME", "ACCESS_COOKIE_SECURE", "ALLOW_UNAUTHENTICATED", "IP_ALLOWLIST",
+    "ALLOWED_HOSTS", "PUBLIC_ORIGIN", "CSRF_ORIGIN_CHECK_ENABLED", "TRUST_PROXY_HEADERS",
+    "TRUSTED_PROXY_IPS", "ACCESS_MAX_FAILURES", "ACCESS_LOCKOUT_SECONDS",
+    "ALLOW_PLAINTEXT_SECRETS", "UPSTREAM_ALLOW_PRIVATE_NETWORK",
+}
 
 
 def free_port() -> int:
@@ -51,6 +63,20 @@ def start(binary: str, data: str, port: int) -> subprocess.Popen:
     sys.exit(f"the server did not answer /health; log in {data}/server.log")
 
 
+def without_fixed_settings(spec: dict) -> dict:
+    update = spec["components"]["schemas"]["ConfigUpdate"]
+    update["oneOf"] = [
+        branch for branch in update["oneOf"]
+        if branch["properties"]["clear_override"]["enum"] == [True]
+        or re.search(r"\]\*([A-Z0-9_]+)\[", branch["properties"]["name"]["pattern"]).group(1) not in FIXED_SETTINGS
+    ]
+    for schema in [update["properties"]["name"], update["oneOf"][0]["properties"]["name"]]:
+        prefix, names, suffix = re.match(r"^(.*\(\?:)([^()]*)(\).*)$", schema["pattern"]).groups()
+        kept = [name for name in names.split("|") if name not in FIXED_SETTINGS]
+        schema["pattern"] = prefix + "|".join(kept) + suffix
+    return spec
+
+
 def unlock(base: str) -> str:
     request = urllib.request.Request(
         f"{base}/api/access",
@@ -68,7 +94,7 @@ def main() -> int:
     parser.add_argument("--st", default="st")
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--seed", type=int, default=None)
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()
     with tempfile.TemporaryDirectory(prefix="panel-contract-") as data:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -77,8 +103,8 @@ def main() -> int:
             cookie = unlock(base)
             spec = os.path.join(data, "openapi.json")
             request = urllib.request.Request(f"{base}/openapi.json", headers={"cookie": cookie})
-            with urllib.request.urlopen(request) as response, open(spec, "wb") as out:
-                out.write(response.read())
+            with urllib.request.urlopen(request) as response, open(spec, "w") as out:
+                json.dump(without_fixed_settings(json.load(response)), out)
             command = [
                 args.st, "--config-file", os.path.join(HERE, "schemathesis.toml"), "run", spec,
                 "--url", base, "-H", f"cookie: {cookie}", "-H", f"origin: {base}",
@@ -87,8 +113,10 @@ def main() -> int:
             ]
             if args.seed is not None:
                 command += ["--seed", str(args.seed)]
+            command += extra  # e.g. --include-operation-id edit, while looking into one route
             # Run in the scratch dir so Schemathesis' cache stays out of the checkout.
-            return subprocess.run(command, cwd=data).returncode
+            env = dict(os.environ, SCHEMATHESIS_HOOKS=os.path.join(HERE, "hooks.py"))
+            return subprocess.run(command, cwd=data, env=env).returncode
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -3,13 +3,25 @@
 
 use url::Url;
 
+use super::url_shape;
+
 /// The three generation paths a preset may use.
 pub const API_PATHS: [&str; 3] = ["/v1/images/generations", "/v1/responses", "/v1/chat/completions"];
 pub const EDITS_PATH: &str = "/v1/images/edits";
 
 /// `https://<lower-case host>[:port]<path without trailing slash>`, or the contract's message prefixed
-/// with `label` (e.g. `API URL must use https://`). `allow_http` admits `http://` (private networks).
+/// with `label` (e.g. `API URL must use https://`). `allow_http` admits `http://` and whatever else
+/// the URL standard reads as a host (private networks); otherwise the URL must fit
+/// [`url_shape::base_url_pattern`], the shape the OpenAPI document gives.
 pub fn normalize_base_url(text: &str, label: &str, allow_http: bool) -> Result<String, String> {
+    let normalized = parse_base_url(text, label, allow_http)?;
+    if !allow_http && !url_shape::is_base_url(text) {
+        return Err(url_shape::shape_message(label));
+    }
+    Ok(normalized)
+}
+
+fn parse_base_url(text: &str, label: &str, allow_http: bool) -> Result<String, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err(format!("{label} must not be empty"));

@@ -6,3 +6,4 @@ pub mod guard;
 pub mod protocols;
 pub mod transport;
 pub mod unit;
+pub mod url_shape;

@@ -1042,7 +1042,435 @@ export interface components {
              * @default false
              */
             clear_override: boolean;
-        };
+        } & ({
+            name: string;
+            /** @enum {boolean} */
+            clear_override: true;
+            /** @enum {unknown|null} */
+            value?: null;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            /** @enum {string} */
+            value: "********";
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            /** @enum {string} */
+            value: "********";
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: number | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: boolean | (0 | 1) | string;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        } | {
+            name: string;
+            value: string | boolean | number;
+            /** @enum {boolean} */
+            clear_override?: false;
+        });
         /** @description Edit request: text fields as in `GenerateBody` plus the source images. */
         EditForm: {
             prompt: string;
@@ -1053,7 +1481,7 @@ export interface components {
              */
             size: string;
             /** @description The preset's default model when left out or blank. */
-            model?: string | null;
+            model?: string;
             /**
              * Format: int64
              * @default 1
@@ -1064,9 +1492,9 @@ export interface components {
             /** @default png */
             output_format: string;
             /** Format: int64 */
-            output_compression?: number | null;
+            output_compression?: number;
             /** @description A webhook for this job only (HTTPS); overrides the global one. Blank means none. */
-            webhook_url?: string | null;
+            webhook_url?: string;
             /** @description url | b64_json; left out, it is not sent upstream. */
             response_format?: string;
             /**
@@ -1631,12 +2059,12 @@ export interface components {
         /** OptimizerUpdate */
         OptimizerUpdate: {
             enabled?: boolean | null;
-            /** @description The full Chat Completions endpoint URL; empty clears. */
+            /** @description The full Chat Completions endpoint URL; empty clears. With UPSTREAM_ALLOW_PRIVATE_NETWORK=true, `http://` and any host the URL standard reads are taken too. */
             api_url?: string | null;
             model?: string | null;
             /** Format: int64 */
             timeout_seconds?: number | null;
-            /** @description `********` keeps the stored key, empty clears. */
+            /** @description `********` keeps the stored key. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             api_key?: string | null;
         };
         /** OverallConfig */
@@ -1681,7 +2109,9 @@ export interface components {
          */
         PresetCreate: {
             name?: string | null;
+            /** @description Base URL; the source preset's when null. With UPSTREAM_ALLOW_PRIVATE_NETWORK=true, `http://` and any host the URL standard reads are taken too. */
             api_url?: string | null;
+            /** @description The new preset's API key. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             api_key?: string | null;
             api_path?: string | null;
             default_model?: string | null;
@@ -1732,14 +2162,16 @@ export interface components {
         /** R2Update */
         R2Update: {
             enabled?: boolean | null;
+            /** @description Empty clears. A `*.r2.cloudflarestorage.com` host, or one listed in R2_ENDPOINT_HOST_ALLOWLIST (otherwise 422). */
             endpoint_url?: string | null;
             bucket_name?: string | null;
             region?: string | null;
             key_prefix?: string | null;
             /** Format: int64 */
             sync_interval_hours?: number | null;
-            /** @description `********` keeps the stored value, empty clears. */
+            /** @description `********` keeps the stored value. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             access_key_id?: string | null;
+            /** @description `********` keeps the stored value. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             secret_access_key?: string | null;
             /** @description Only for `POST /api/settings/r2/health`: run the credentialed remote probe. */
             use_credentials?: boolean | null;
@@ -1804,9 +2236,9 @@ export interface components {
             /** @description The preset to update; the active one when omitted. */
             active_preset_id?: string | null;
             preset_name?: string | null;
-            /** @description Base URL, with or without `/v1`. */
+            /** @description Base URL, with or without `/v1`. With UPSTREAM_ALLOW_PRIVATE_NETWORK=true, `http://` and any host the URL standard reads are taken too. */
             api_url: string;
-            /** @description Empty clears, `${VAR}` references the server environment; null keeps the stored key. */
+            /** @description The preset's API key; null keeps it. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             api_key?: string | null;
             /**
              * @description Omitting it resets the preset to `/v1/images/generations`.
@@ -1816,7 +2248,9 @@ export interface components {
             default_model?: string | null;
             /** @description `""` (omit upstream), `url` or `b64_json`. */
             default_response_format?: string | null;
+            /** @description `socks5://host:port`; null keeps it. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             upstream_socks5_proxy?: string | null;
+            /** @description The global `https://` webhook; null keeps it. Empty clears; `${NAME}` reads the server environment when used; a literal is taken only with ALLOW_PLAINTEXT_SECRETS=true (otherwise 422). */
             webhook_url?: string | null;
             prompt_optimizer?: (components["schemas"]["OptimizerUpdate"] & unknown) | null;
             r2_backup?: (components["schemas"]["R2Update"] & unknown) | null;
@@ -1896,6 +2330,42 @@ export interface components {
             github_repo: string;
             /** @description The repository's latest-release page, or null without a repository. */
             release_url?: string | null;
+        };
+        /** @description Edit request: text fields as in `GenerateBody` plus one to 16 source images. */
+        EditUploadForm: {
+            prompt: string;
+            /**
+             * @description `auto` or `WIDTHxHEIGHT` (an `image-size`): both sides multiples of 16, the longer at most
+             *     3840 and at most three times the shorter, 655,360–8,294,400 pixels in all.
+             * @default auto
+             */
+            size: string;
+            /** @description The preset's default model when left out or blank. */
+            model?: string;
+            /**
+             * Format: int64
+             * @default 1
+             */
+            n: number;
+            /** @default auto */
+            quality: string;
+            /** @default png */
+            output_format: string;
+            /** Format: int64 */
+            output_compression?: number;
+            /** @description A webhook for this job only (HTTPS); overrides the global one. Blank means none. */
+            webhook_url?: string;
+            /** @description url | b64_json; left out, it is not sent upstream. */
+            response_format?: string;
+            /**
+             * Format: binary
+             * @description One source image.
+             */
+            image?: string;
+            /** @description Several source images (up to 16), in order. */
+            "image[]"?: string[];
+        } | unknown | {
+            "image[]": unknown[];
         };
     };
     responses: never;
@@ -4001,7 +4471,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["EditForm"];
+                "multipart/form-data": components["schemas"]["EditUploadForm"];
             };
         };
         responses: {
