@@ -27,9 +27,34 @@ const EXTRA_STATUSES: &[(&str, u16, &str)] = &[
     ("batch_download_gallery", 503, "The exporter is not available; nothing was started."),
 ];
 
+/// Links from an operation's success to the operations that use what it made, so stateful clients
+/// and testers can chain them: (from, status, link name, to, path parameter, where in the reply).
+const LINKS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("generate", "202", "GetJob", "get_job", "job_id", "$response.body#/job_id"),
+    ("generate", "202", "CancelJob", "cancel_job", "job_id", "$response.body#/job_id"),
+    ("edit", "202", "GetJob", "get_job", "job_id", "$response.body#/job_id"),
+    ("edit_from_gallery", "202", "GetJob", "get_job", "job_id", "$response.body#/job_id"),
+    ("get_job", "200", "GetGalleryEntry", "get_gallery_entry", "image_id", "$response.body#/image_id"),
+    ("get_job", "200", "FavoriteGalleryEntry", "set_gallery_favorite", "image_id", "$response.body#/image_id"),
+    ("get_job", "200", "DeleteGalleryEntry", "delete_gallery_entry", "image_id", "$response.body#/image_id"),
+    ("get_job", "200", "EditGalleryEntry", "edit_from_gallery", "image_id", "$response.body#/image_id"),
+    ("create_prompt_snippet", "200", "UpdateSnippet", "update_prompt_snippet", "snippet_id", "$response.body#/id"),
+    ("create_prompt_snippet", "200", "DeleteSnippet", "delete_prompt_snippet", "snippet_id", "$response.body#/id"),
+    // A new preset becomes the active one.
+    ("create_preset", "200", "ActivatePreset", "activate_preset", "preset_id", "$response.body#/active_preset_id"),
+    ("create_preset", "200", "ProbePreset", "preset_health", "preset_id", "$response.body#/active_preset_id"),
+    ("create_preset", "200", "DeletePreset", "delete_preset", "preset_id", "$response.body#/active_preset_id"),
+    ("create_export_job", "202", "GetExportJob", "export_job", "job_id", "$response.body#/job_id"),
+    ("create_export_job", "202", "DownloadExport", "download_export_job", "job_id", "$response.body#/job_id"),
+    ("create_direct_export_job", "202", "GetDirectExportJob", "direct_export_job", "job_id", "$response.body#/job_id"),
+    ("import_gallery", "202", "GetImportJob", "import_job", "job_id", "$response.body#/job_id"),
+    ("create_sync_job", "202", "GetSyncJob", "sync_job", "job_id", "$response.body#/job_id"),
+];
+
 /// Applied to the generated document before it is served or committed.
 pub fn apply(spec: &mut Value) {
     document_extra_statuses(spec);
+    add_links(spec);
     inline_optional_bodies(spec);
     // The listing's query parameters are `GalleryQuery`'s fields.
     if let Some(Value::Array(parameters)) = spec.pointer_mut("/paths/~1api~1gallery/get/parameters") {
@@ -212,6 +237,21 @@ fn inline_optional_bodies(spec: &mut Value) {
     }
 }
 
+fn add_links(spec: &mut Value) {
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
+        let Some(id) = operation["operationId"].as_str().map(str::to_string) else { continue };
+        for (_, status, name, to, parameter, source) in LINKS.iter().filter(|link| link.0 == id) {
+            if let Some(response) =
+                operation.pointer_mut(&format!("/responses/{status}")).and_then(Value::as_object_mut)
+            {
+                let links = response.entry("links").or_insert_with(|| json!({}));
+                links[*name] = json!({"operationId": to, "parameters": {*parameter: source}});
+            }
+        }
+    }
+}
+
 fn document_extra_statuses(spec: &mut Value) {
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
@@ -278,6 +318,24 @@ fn collect_refs(value: &Value, found: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_link_leads_from_a_documented_reply_field_to_a_path_parameter() {
+        let spec: Value = serde_json::from_str(&crate::api::spec_json()).unwrap();
+        let operations: Vec<&Value> =
+            spec["paths"].as_object().unwrap().values().flat_map(|ops| ops.as_object().unwrap().values()).collect();
+        let find = |id: &str| *operations.iter().find(|op| op["operationId"] == id).unwrap_or_else(|| panic!("{id}"));
+        for (from, status, name, to, parameter, source) in LINKS {
+            let response = &find(from)["responses"][*status];
+            assert_eq!(response["links"][*name]["operationId"], *to, "{from} {status} {name}");
+            let schema = &response["content"]["application/json; charset=utf-8"]["schema"]["$ref"];
+            let reply = schema.as_str().unwrap().trim_start_matches("#/components/schemas/");
+            let field = source.trim_start_matches("$response.body#/");
+            assert!(spec["components"]["schemas"][reply]["properties"].get(field).is_some(), "{reply}.{field}");
+            let parameters = find(to)["parameters"].as_array().unwrap();
+            assert!(parameters.iter().any(|p| p["name"] == *parameter && p["in"] == "path"), "{to} {parameter}");
+        }
+    }
 
     #[test]
     fn request_bodies_and_what_they_reach_are_closed_and_responses_are_not() {
