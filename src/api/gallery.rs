@@ -233,7 +233,8 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
     let start = match (&cursor, direction.as_str()) {
         (Some((seq, id)), "prev") => PageStart::Before(*seq, id.clone()),
         (Some((seq, id)), _) => PageStart::After(*seq, id.clone()),
-        (None, _) => PageStart::Offset((page - 1) * size),
+        // A page past any gallery is empty, never an overflow.
+        (None, _) => PageStart::Offset((page - 1).saturating_mul(size).min(i64::MAX as u64)),
     };
     let db_started = Instant::now();
     let query_start = match start {

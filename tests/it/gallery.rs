@@ -185,10 +185,30 @@ async fn prompt_search_finds_english_chinese_and_literal_punctuation() {
         let page = list(&app, &cookie, &format!("prompt={}", q(prompt))).await;
         assert_eq!(prompts(&page), expected, "{prompt}");
     }
-    for nasty in ["\"", "\"\"\"", "*", "(", ")", "NOT", "-", "^", ":", "'", "\\", "OR OR", "a\"b", "\u{0}x"] {
+    for nasty in [
+        "\"",
+        "\"\"\"",
+        "*",
+        "(",
+        ")",
+        "NOT",
+        "-",
+        "^",
+        ":",
+        "'",
+        "\\",
+        "OR OR",
+        "a\"b",
+        "\u{0}x",
+        "\u{9e}\u{0}\u{c}\u{94}",
+        "pa\u{0}nda",
+    ] {
         let response = app.get_with_cookie(&format!("/api/gallery?prompt={}", q(nasty)), &cookie).await;
         assert_eq!(response.status(), 200, "{nasty:?}");
     }
+    // A NUL is no part of a search: "pa\0nda" finds what "panda" finds.
+    let with_nul = list(&app, &cookie, &format!("prompt={}", q("pa\u{0}nda"))).await;
+    assert_eq!(prompts(&with_nul), prompts(&list(&app, &cookie, "prompt=panda").await));
     let searched: Value =
         api(&app, &cookie, Method::POST, "/api/gallery/search", Some(json!({"prompt": "owl", "page_size": 5})))
             .await
@@ -274,6 +294,9 @@ async fn pages_and_cursors_agree() {
         "Gallery date filters must use YYYY-MM-DD or ISO datetime",
     )
     .await;
+    // A page far past the end is empty, whatever its number.
+    let far = list(&app, &cookie, "page=9223372036854775807&page_size=38&include_counts=false").await;
+    assert_eq!(far["images"].as_array().map(Vec::len), Some(0), "{far}");
 }
 
 #[tokio::test]

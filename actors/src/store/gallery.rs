@@ -102,7 +102,9 @@ impl GalleryFilter {
     fn clause(&self) -> (String, Vec<sea_orm::Value>) {
         let mut parts: Vec<&str> = Vec::new();
         let mut values: Vec<sea_orm::Value> = Vec::new();
-        if let Some(prompt) = &self.prompt {
+        // SQLite's FTS5 query parser and LIKE read text up to a NUL, so a NUL is no part of a search.
+        let prompt = self.prompt.as_deref().map(|p| p.replace('\0', "")).filter(|p| !p.is_empty());
+        if let Some(prompt) = &prompt {
             if prompt.chars().count() >= 3 {
                 parts.push("rowid IN (SELECT rowid FROM gallery_entries_fts WHERE gallery_entries_fts MATCH ?)");
                 values.push(format!("\"{}\"", prompt.replace('"', "\"\"")).into());
