@@ -40,9 +40,10 @@ fn the_spec_documents_the_routes_and_the_error_envelope() {
     }
     assert!(spec["paths"]["/api/access"]["post"]["responses"]["429"].is_object());
     // The streamed multipart edits are documented too, so generated clients can send them.
-    for path in ["/api/edits", "/api/edits/from-gallery/{image_id}"] {
+    // Edits need an upload; an edit from the gallery takes the same form without one.
+    for (path, form) in [("/api/edits", "EditUploadForm"), ("/api/edits/from-gallery/{image_id}", "EditForm")] {
         let body = &spec["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"];
-        assert_eq!(body, "#/components/schemas/EditForm", "{path} documents its form");
+        assert_eq!(body, &format!("#/components/schemas/{form}"), "{path} documents its form");
     }
     let form = &spec["components"]["schemas"]["EditForm"];
     assert_eq!(form["required"], serde_json::json!(["prompt"]));

@@ -24,14 +24,45 @@ fn ipv4() -> String {
     format!(r"{OCTET}(?:\.{OCTET}){{3}}")
 }
 
-/// An upstream base URL: `https://`, a host name or IPv4 address, an optional port and path.
+/// A bracketed IPv6 address: eight groups, one `::` for a run of zeros, an IPv4 tail in place of
+/// the last two groups.
+fn ipv6() -> String {
+    let h = "[0-9A-Fa-f]{1,4}";
+    let hex = [
+        format!("(?:{h}:){{7}}{h}"),
+        format!("(?:{h}:){{1,7}}:"),
+        format!("(?:{h}:){{1,6}}:{h}"),
+        format!("(?:{h}:){{1,5}}(?::{h}){{1,2}}"),
+        format!("(?:{h}:){{1,4}}(?::{h}){{1,3}}"),
+        format!("(?:{h}:){{1,3}}(?::{h}){{1,4}}"),
+        format!("(?:{h}:){{1,2}}(?::{h}){{1,5}}"),
+        format!("{h}:(?::{h}){{1,6}}"),
+        format!(":(?:(?::{h}){{1,7}}|:)"),
+    ];
+    let v4_heads = [
+        format!("(?:{h}:){{6}}"),
+        format!("::(?:{h}:){{0,5}}"),
+        format!("(?:{h}:){{1}}:(?:{h}:){{0,4}}"),
+        format!("(?:{h}:){{2}}:(?:{h}:){{0,3}}"),
+        format!("(?:{h}:){{3}}:(?:{h}:){{0,2}}"),
+        format!("(?:{h}:){{4}}:(?:{h}:){{0,1}}"),
+        format!("(?:{h}:){{5}}:"),
+    ];
+    format!(r"\[(?:{}|(?:{}){})\]", hex.join("|"), v4_heads.join("|"), ipv4())
+}
+
+/// An upstream base URL: `https://`, a host name or IP address, an optional port and path.
 pub fn base_url_pattern() -> String {
-    format!("^{WS}*{HTTPS}(?:{HOSTNAME}|{ip}){PORT}{PATH}{WS}*$", ip = ipv4())
+    format!("^{WS}*{HTTPS}(?:{HOSTNAME}|{ip}|{ip6}){PORT}{PATH}{WS}*$", ip = ipv4(), ip6 = ipv6())
 }
 
 /// A webhook URL, or nothing: `https://`, a host, an optional port, path, query and fragment.
 pub fn webhook_pattern() -> String {
-    format!(r"^{WS}*(?:{HTTPS}(?:{HOSTNAME}|{ip}){PORT}(?:[/?#][^\x00-\x20\x7F]*)?)?{WS}*$", ip = ipv4())
+    format!(
+        r"^{WS}*(?:{HTTPS}(?:{HOSTNAME}|{ip}|{ip6}){PORT}(?:[/?#][^\x00-\x20\x7F]*)?)?{WS}*$",
+        ip = ipv4(),
+        ip6 = ipv6()
+    )
 }
 
 /// An R2 endpoint, or nothing: `https://`, a host name (never an IP), an optional port and path.
@@ -90,9 +121,39 @@ mod tests {
             "https://a.b:65536",
             "https://a.b/x y",
             "https://a.b.",
-            "https://[::1]",
+            "https://[:::1]",
+            "https://[1:2:3:4:5:6:7:8:9]",
+            "https://[1::2::3]",
+            "https://[::ffff:01.2.3.4]",
         ] {
             assert!(!is_base_url(bad), "{bad}");
+        }
+        for ip in [
+            "::1",
+            "::",
+            "1::",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+            "1:2:3:4:5:6:7:8",
+            "1:2::3:4.4.4.4",
+            "1:2:3:4:5:6:1.2.3.4",
+        ] {
+            let url = format!("https://[{ip}]");
+            assert!(is_base_url(&url), "{url}");
+            assert!(url::Url::parse(&url).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn bracketed_addresses_fit_exactly_when_the_url_standard_reads_them() {
+        let alphabet = ['0', '1', ':', '.'];
+        let mut words = vec![String::new()];
+        for _ in 0..8 {
+            words = words.iter().flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}"))).collect();
+            for word in &words {
+                let url = format!("https://[{word}]");
+                assert_eq!(is_base_url(&url), url::Url::parse(&url).is_ok(), "{url}");
+            }
         }
     }
 
