@@ -58,11 +58,9 @@ pub fn base_url_pattern() -> String {
 
 /// A webhook URL, or nothing: `https://`, a host, an optional port, path, query and fragment.
 pub fn webhook_pattern() -> String {
-    format!(
-        r"^{WS}*(?:{HTTPS}(?:{HOSTNAME}|{ip}|{ip6}){PORT}(?:[/?#][^\x00-\x20\x7F]*)?)?{WS}*$",
-        ip = ipv4(),
-        ip6 = ipv6()
-    )
+    // No IPv6 literal here: with one, the tester's rewrite of this pattern for the field's length
+    // limit is more than its regex engine takes.
+    format!(r"^{WS}*(?:{HTTPS}(?:{HOSTNAME}|{ip}){PORT}(?:[/?#][^\x00-\x20\x7F]*)?)?{WS}*$", ip = ipv4())
 }
 
 /// An R2 endpoint, or nothing: `https://`, a host name (never an IP), an optional port and path.
