@@ -11,6 +11,7 @@ use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaR
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
+use super::edit_uploads::MAX_SOURCES;
 use super::generate_request::GenerateBody;
 
 /// A form's name and schema in the OpenAPI document.
@@ -75,12 +76,16 @@ impl FormSchema for EditForm {
                 ..MetaSchema::new("string")
             })),
         ));
-        properties.push(("image", MetaSchemaRef::Inline(Box::new(file("One source image.")))));
+        // One field for both names: generated clients make one identifier of `image` and `image[]`.
         properties.push((
-            "image[]",
+            "image",
             MetaSchemaRef::Inline(Box::new(MetaSchema {
-                description: Some("Several source images (up to 16), in order."),
+                description: Some(
+                    "Extra source images after the gallery image, in order, as repeated `image` parts (at most 16 \
+                     sources in all). Parts named `image[]` are taken the same way, after every `image` part.",
+                ),
                 items: Some(Box::new(MetaSchemaRef::Inline(Box::new(file("A source image."))))),
+                max_items: Some(MAX_SOURCES - 1),
                 ..MetaSchema::new("array")
             })),
         ));

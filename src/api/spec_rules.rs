@@ -6,6 +6,7 @@
 use panel_actors::upstream::url_shape;
 use serde_json::{Map, Value, json};
 
+use super::edit_uploads::MAX_SOURCES;
 use super::{config_update_spec, value_patterns};
 
 /// Statuses some routes answer beyond the common error set every route documents.
@@ -74,11 +75,6 @@ fn close_and_patch(spec: &mut Value, roots: Vec<String>) {
     for root in roots {
         close(schemas, &root, &mut seen);
     }
-    for name in ["BatchRequest", "BatchFavoriteRequest", "GalleryDownloadRequest"] {
-        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
-            schema.insert("oneOf".into(), ids_or_token());
-        }
-    }
     // A tracked export also takes neither (the whole gallery), but never both.
     if let Some(schema) = schemas.get_mut("GalleryExportRequest").and_then(Value::as_object_mut) {
         schema.insert(
@@ -100,6 +96,13 @@ fn close_and_patch(spec: &mut Value, roots: Vec<String>) {
                 target.remove("type");
             }
             target.extend(patch.as_object().cloned().unwrap_or_default());
+        }
+    }
+    // After the patches, so the branches carry them.
+    for name in ["BatchRequest", "BatchFavoriteRequest", "GalleryDownloadRequest"] {
+        if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+            let branches = ids_or_token(name, schema);
+            schema.insert("oneOf".into(), branches);
         }
     }
 }
@@ -185,15 +188,18 @@ fn checked_by_hand() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// `POST /api/edits` needs a source image (`image` or `image[]`); an edit from the gallery takes the
-/// same form without one, so the edit route gets its own copy of the form that says so.
+/// `POST /api/edits` needs a source image (`image` or `image[]` parts); an edit from the gallery takes
+/// the same form without one, so the edit route gets its own copy of the form that says so.
 fn require_an_upload_for_edits(spec: &mut Value) {
     let Some(mut form) = spec.pointer("/components/schemas/EditForm").cloned() else { return };
     form["description"] = json!("Edit request: text fields as in `GenerateBody` plus one to 16 source images.");
-    form["anyOf"] = json!([
-        {"required": ["image"]},
-        {"required": ["image[]"], "properties": {"image[]": {"type": "array", "minItems": 1}}}
-    ]);
+    form["required"] = json!(["prompt", "image"]);
+    form["properties"]["image"]["description"] = json!(
+        "Source images, in order, as repeated `image` parts (one to 16). Parts named `image[]` are taken the \
+         same way, after every `image` part, in place of or beside them."
+    );
+    form["properties"]["image"]["minItems"] = json!(1);
+    form["properties"]["image"]["maxItems"] = json!(MAX_SOURCES);
     if let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         schemas.insert("EditUploadForm".into(), form);
     }
@@ -204,16 +210,33 @@ fn require_an_upload_for_edits(spec: &mut Value) {
 }
 
 /// `ids` as a list, or a non-blank `selection_token`: exactly one of them (`null` counts as left out).
-fn ids_or_token() -> Value {
-    json!([
-        {
-            "required": ["ids"],
-            "properties": {"ids": {"type": "array"}, "selection_token": {"nullable": true, "type": "string", "pattern": r"^\s*$"}}
-        },
-        {
-            "required": ["selection_token"],
-            "properties": {"selection_token": {"type": "string", "pattern": r"\S"}, "ids": {"nullable": true, "enum": [null]}}
+/// Each branch is the whole object (its fields as the schema has them, narrowed), so client
+/// generators that read `oneOf` as a choice of types get two complete request types.
+fn ids_or_token(name: &str, schema: &Map<String, Value>) -> Value {
+    // Generators name a branch's type after its title, so it starts with the schema's name.
+    let branch = |title: &str, chosen: &str, narrowed: [(&str, Value); 2]| {
+        let mut properties = schema.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
+        for (name, patch) in narrowed {
+            let property = properties.entry(name).or_insert_with(|| json!({}));
+            if let Value::Object(property) = property {
+                property.remove("nullable");
+                property.extend(patch.as_object().cloned().unwrap_or_default());
+            }
         }
+        let mut required = schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+        required.push(json!(chosen));
+        json!({"type": "object", "title": format!("{name}{title}"), "required": required, "properties": properties,
+            "additionalProperties": false})
+    };
+    json!([
+        branch("ByIds", "ids", [
+            ("ids", json!({})),
+            ("selection_token", json!({"nullable": true, "pattern": r"^\s*$"})),
+        ]),
+        branch("BySelection", "selection_token", [
+            ("selection_token", json!({"pattern": r"\S"})),
+            ("ids", json!({"nullable": true, "enum": [null]})),
+        ]),
     ])
 }
 

@@ -9,15 +9,14 @@ import argparse
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
+from panel_server import free_port, start, stop, unlock
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ACCESS_KEY = "contract-access-key"
 # Overall Config settings the tester's copy of the document leaves out of `ConfigUpdate` (every other
 # setting is fuzzed): those that decide how the tester itself reaches the server (its cookie, its
 # address, its Host and Origin headers), which saved at random would lock the rest of the run out,
@@ -29,38 +28,6 @@ FIXED_SETTINGS = {
     "TRUSTED_PROXY_IPS", "ACCESS_MAX_FAILURES", "ACCESS_LOCKOUT_SECONDS",
     "ALLOW_PLAINTEXT_SECRETS", "UPSTREAM_ALLOW_PRIVATE_NETWORK",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(binary: str, data: str, port: int) -> subprocess.Popen:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": data,
-        "PORT": str(port),
-        "ACCESS_KEY": ACCESS_KEY,
-        "ACCESS_COOKIE_SECURE": "false",
-        "ENABLE_VERSION_CHECK": "false",
-        "LOG_LEVEL": "warn",
-        "DATA_DIR": os.path.join(data, "data"),
-        "DATABASE_FILE": os.path.join(data, "data", "app.sqlite3"),
-        "IMAGES_DIR": os.path.join(data, "images"),
-        "THUMBNAILS_DIR": os.path.join(data, "images", "thumbs"),
-    }
-    log = open(os.path.join(data, "server.log"), "w")
-    server = subprocess.Popen([binary], cwd=data, env=env, stdout=log, stderr=log)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    sys.exit(f"the server did not answer /health; log in {data}/server.log")
 
 
 def without_fixed_settings(spec: dict) -> dict:
@@ -77,17 +44,6 @@ def without_fixed_settings(spec: dict) -> dict:
     return spec
 
 
-def unlock(base: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/api/access",
-        data=json.dumps({"access_key": ACCESS_KEY}).encode(),
-        headers={"content-type": "application/json", "origin": base},
-        method="POST",
-    )
-    with urllib.request.urlopen(request) as response:
-        return response.headers["set-cookie"].split(";")[0]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
@@ -98,7 +54,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="panel-contract-") as data:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = start(os.path.abspath(args.bin), data, port)
+        server = start(args.bin, data, port)
         try:
             cookie = unlock(base)
             spec = os.path.join(data, "openapi.json")
@@ -118,8 +74,7 @@ def main() -> int:
             env = dict(os.environ, SCHEMATHESIS_HOOKS=os.path.join(HERE, "hooks.py"))
             return subprocess.run(command, cwd=data, env=env).returncode
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            stop(server)
 
 
 if __name__ == "__main__":

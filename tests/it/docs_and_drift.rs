@@ -47,7 +47,13 @@ fn the_spec_documents_the_routes_and_the_error_envelope() {
     }
     let form = &spec["components"]["schemas"]["EditForm"];
     assert_eq!(form["required"], serde_json::json!(["prompt"]));
-    assert_eq!(form["properties"]["image[]"]["items"]["format"], "binary");
+    // One `image` field of repeated parts: generated clients would make one name of `image[]` too.
+    assert_eq!(form["properties"]["image"]["items"]["format"], "binary");
+    assert!(form["properties"]["image[]"].is_null());
+    let upload = &spec["components"]["schemas"]["EditUploadForm"];
+    assert_eq!(upload["required"], serde_json::json!(["prompt", "image"]));
+    assert_eq!(upload["properties"]["image"]["minItems"], 1);
+    assert_eq!(upload["properties"]["image"]["maxItems"], 16);
     // Optional fields are sent as null, and the schema says so.
     let entry = &spec["components"]["schemas"]["GalleryEntry"]["properties"];
     assert_eq!(entry["thumbnail_url"]["nullable"], true);

@@ -108,6 +108,18 @@ async fn several_uploads_and_gallery_sources_go_as_image_array() {
     assert_eq!(names, vec![("a.png".to_string(), "image/png".to_string()), ("b.jpg".into(), "image/jpeg".into())]);
     assert!(sent.parts_named("image").is_empty());
 
+    // Repeated `image` parts (what the document describes) come first, then any `image[]` parts.
+    let form = Form::new()
+        .text("prompt", "mixed")
+        .part("image[]", file("c.png", noisy_png(12, 12), "image/png"))
+        .part("image", file("d.png", noisy_png(12, 12), "image/png"))
+        .part("image", file("e.png", noisy_png(12, 12), "image/png"));
+    let queued: Value = post_form(&app, &cookie, "/api/edits", form).await.json().await.unwrap();
+    assert_eq!(finished(&app, &cookie, queued["job_id"].as_str().unwrap()).await["status"], "success");
+    let sent = &mock.requests_to("/v1/images/edits")[1];
+    let names: Vec<_> = sent.parts_named("image[]").iter().map(|p| p.file_name.clone().unwrap()).collect();
+    assert_eq!(names, ["d.png", "e.png", "c.png"]);
+
     // From the gallery: the gallery image goes first, then the upload.
     let image_id = done["image_id"].as_str().unwrap();
     let filename = done["images"][0]["filename"].as_str().unwrap().to_string();
@@ -115,7 +127,7 @@ async fn several_uploads_and_gallery_sources_go_as_image_array() {
     let queued: Value =
         post_form(&app, &cookie, &format!("/api/edits/from-gallery/{image_id}"), form).await.json().await.unwrap();
     assert_eq!(finished(&app, &cookie, queued["job_id"].as_str().unwrap()).await["status"], "success");
-    let sent = &mock.requests_to("/v1/images/edits")[1];
+    let sent = &mock.requests_to("/v1/images/edits")[2];
     let names: Vec<_> = sent.parts_named("image[]").iter().map(|p| p.file_name.clone().unwrap()).collect();
     assert_eq!(names, vec![filename.clone(), "extra.png".to_string()]);
     let missing = post_form(&app, &cookie, "/api/edits/from-gallery/nope", Form::new().text("prompt", "x")).await;
@@ -135,7 +147,7 @@ async fn several_uploads_and_gallery_sources_go_as_image_array() {
     assert_eq!(queued.status(), 202);
     let queued: Value = queued.json().await.unwrap();
     assert_eq!(finished(&app, &cookie, queued["job_id"].as_str().unwrap()).await["status"], "success");
-    let sent = &mock.requests_to("/v1/images/edits")[2];
+    let sent = &mock.requests_to("/v1/images/edits")[3];
     assert_eq!(sent.parts_named("prompt")[0].text(), "plain fields");
     assert_eq!(sent.parts_named("quality")[0].text(), "low");
     let sources = sent.parts_named("image").into_iter().chain(sent.parts_named("image[]"));

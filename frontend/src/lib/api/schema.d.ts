@@ -992,12 +992,14 @@ export interface components {
             selection_token?: string | null;
             favorite: boolean;
         } & ({
-            ids: unknown[];
+            ids: string[];
             selection_token?: string | null;
+            favorite: boolean;
         } | {
-            selection_token: string;
-            /** @enum {unknown|null} */
+            /** @enum {array|null} */
             ids?: null;
+            selection_token: string;
+            favorite: boolean;
         });
         /** BatchRequest */
         BatchRequest: {
@@ -1006,12 +1008,18 @@ export interface components {
             /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
             selection_token?: string | null;
         } & ({
-            ids: unknown[];
+            /** @description Gallery image ids (at most 1000, no duplicates). */
+            ids: string[];
+            /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
             selection_token?: string | null;
         } | {
-            selection_token: string;
-            /** @enum {unknown|null} */
+            /**
+             * @description Gallery image ids (at most 1000, no duplicates).
+             * @enum {array|null}
+             */
             ids?: null;
+            /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
+            selection_token: string;
         });
         /** BatchResult */
         BatchResult: {
@@ -1497,13 +1505,8 @@ export interface components {
             webhook_url?: string;
             /** @description url | b64_json; left out, it is not sent upstream. */
             response_format?: string;
-            /**
-             * Format: binary
-             * @description One source image.
-             */
-            image?: string;
-            /** @description Several source images (up to 16), in order. */
-            "image[]"?: string[];
+            /** @description Extra source images after the gallery image, in order, as repeated `image` parts (at most 16 sources in all). Parts named `image[]` are taken the same way, after every `image` part. */
+            image?: string[];
         };
         /**
          * ErrorBody
@@ -1541,12 +1544,18 @@ export interface components {
             /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
             selection_token?: string | null;
         } & ({
-            ids: unknown[];
+            /** @description Gallery image ids (at most 1000, no duplicates), in archive order. */
+            ids: string[];
+            /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
             selection_token?: string | null;
         } | {
-            selection_token: string;
-            /** @enum {unknown|null} */
+            /**
+             * @description Gallery image ids (at most 1000, no duplicates), in archive order.
+             * @enum {array|null}
+             */
             ids?: null;
+            /** @description A token from `POST /api/gallery/batch/selection-tokens`, instead of ids. */
+            selection_token: string;
         });
         /** GalleryEntry */
         GalleryEntry: {
@@ -2357,15 +2366,8 @@ export interface components {
             webhook_url?: string;
             /** @description url | b64_json; left out, it is not sent upstream. */
             response_format?: string;
-            /**
-             * Format: binary
-             * @description One source image.
-             */
-            image?: string;
-            /** @description Several source images (up to 16), in order. */
-            "image[]"?: string[];
-        } | unknown | {
-            "image[]": unknown[];
+            /** @description Source images, in order, as repeated `image` parts (one to 16). Parts named `image[]` are taken the same way, after every `image` part, in place of or beside them. */
+            image: string[];
         };
     };
     responses: never;
