@@ -229,14 +229,16 @@ fn ids_or_token(name: &str, schema: &Map<String, Value>) -> Value {
             "additionalProperties": false})
     };
     json!([
-        branch("ByIds", "ids", [
-            ("ids", json!({})),
-            ("selection_token", json!({"nullable": true, "pattern": r"^\s*$"})),
-        ]),
-        branch("BySelection", "selection_token", [
-            ("selection_token", json!({"pattern": r"\S"})),
-            ("ids", json!({"nullable": true, "enum": [null]})),
-        ]),
+        branch(
+            "ByIds",
+            "ids",
+            [("ids", json!({})), ("selection_token", json!({"nullable": true, "pattern": r"^\s*$"})),]
+        ),
+        branch(
+            "BySelection",
+            "selection_token",
+            [("selection_token", json!({"pattern": r"\S"})), ("ids", json!({"nullable": true, "enum": [null]})),]
+        ),
     ])
 }
 
