@@ -43,6 +43,6 @@ ENV HOST=0.0.0.0 \
 EXPOSE 9090
 VOLUME ["/app/data", "/app/images"]
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${PORT}"]
+    CMD ["gpt-image-panel", "healthcheck"]
 ENTRYPOINT ["gpt-image-panel"]
 CMD ["serve"]

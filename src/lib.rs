@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod app;
+pub mod healthcheck;
 pub mod https_proxy;
 pub mod optimizer_health;
 pub mod outbound;

@@ -1,4 +1,4 @@
-//! `gpt-image-panel [serve|openapi|env-example|settings-table|migrate]`.
+//! `gpt-image-panel [serve|healthcheck|openapi|env-example|settings-table|migrate]`.
 // Unsafe only in `allocator`, for one libc call.
 #![deny(unsafe_code)]
 
@@ -7,10 +7,11 @@ mod allocator;
 use std::process::ExitCode;
 
 use gpt_image_panel::settings::{Config, EnvSnapshot, RawSettings, render_env_example, render_settings_table};
-use gpt_image_panel::{Application, api, outbound, telemetry};
+use gpt_image_panel::{Application, api, healthcheck, outbound, telemetry};
 
-const USAGE: &str = "usage: gpt-image-panel [serve|openapi|env-example|settings-table|migrate]
+const USAGE: &str = "usage: gpt-image-panel [serve|healthcheck|openapi|env-example|settings-table|migrate]
   serve        run the panel (default)
+  healthcheck  ask the running panel's /health (HOST, PORT); exit 0 only when it answers 200
   openapi      print the OpenAPI document
   env-example  print .env.example generated from the settings table
   settings-table  print the README's Markdown table of every setting
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     match command.as_deref() {
         None | Some("serve") => run(false),
         Some("migrate") => run(true),
+        Some("healthcheck") => healthcheck(),
         Some("openapi") => {
             print!("{}", api::spec_json());
             ExitCode::SUCCESS
@@ -42,6 +44,25 @@ fn main() -> ExitCode {
             eprintln!("unknown command {other:?}\n{USAGE}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn healthcheck() -> ExitCode {
+    let env = match std::env::current_dir().map_err(anyhow::Error::from).and_then(|dir| EnvSnapshot::from_process(&dir))
+    {
+        Ok(env) => env,
+        Err(err) => return fail(&format!("cannot read the environment: {err:#}")),
+    };
+    let config = match Config::from_raw(&RawSettings::resolve(&env, &Default::default())) {
+        Ok(config) => config,
+        Err(err) => return fail(&format!("invalid setting {err}")),
+    };
+    match healthcheck::local_address(&config).and_then(healthcheck::probe) {
+        Ok(body) => {
+            println!("{body}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => fail(&format!("unhealthy: {reason}")),
     }
 }
 

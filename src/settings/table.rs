@@ -190,9 +190,9 @@ pub static TABLE: &[SettingDef] = &[
     // Storage, gallery and thumbnails
     SettingDef::new(Storage, "IMAGES_DIR", Path, "./images", Restart, "Directory for saved images"),
     SettingDef::new(Storage, "THUMBNAILS_DIR", Path, "./images/thumbs", Restart, "Directory for generated gallery thumbnails"),
-    SettingDef::new(Storage, "THUMBNAIL_MAX_SIDE", int(16, 4096), "512", HotReload, "Max thumbnail width/height in pixels"),
+    SettingDef::new(Storage, "THUMBNAIL_MAX_SIDE", int(16, 4096), "512", Restart, "Max thumbnail width/height in pixels"),
     SettingDef::new(Storage, "THUMBNAIL_CPU_CONCURRENCY", int(1, 64), "1", Restart, "Thumbnails generated at the same time"),
-    SettingDef::new(Storage, "GALLERY_ORPHAN_FILE_TTL_SECONDS", int(0, I64), "300", HotReload, "Age in seconds before an image file no gallery row references is removed"),
+    SettingDef::new(Storage, "GALLERY_ORPHAN_FILE_TTL_SECONDS", int(0, I64), "300", Restart, "Age in seconds before an image file no gallery row references is removed"),
     SettingDef::new(Storage, "SLOW_GALLERY_QUERY_MS", int(0, I64), "200", HotReload, "Log /api/gallery requests at or above this duration with the query shape and timings"),
     SettingDef::new(Storage, "ENABLE_NGINX_ACCEL_REDIRECT", Bool, "false", HotReload, "Answer authorized image/thumb/download requests with X-Accel-Redirect for an nginx internal alias"),
     SettingDef::new(Storage, "PUBLIC_IMAGE_BASE_URL", Text, "", HotReload, "Optional public/CDN base URL for gallery image bytes; /api/image stays as an authorized fallback"),

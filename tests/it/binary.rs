@@ -271,3 +271,43 @@ async fn slow_gallery_queries_are_logged_without_the_prompt() {
     }
     assert!(!line.contains("kiwi"), "the prompt text is never logged: {line}");
 }
+
+/// `gpt-image-panel healthcheck` as the container's HEALTHCHECK runs it: the same environment as the
+/// server, exit status 0 only when `/health` answers.
+async fn healthcheck(dir: &std::path::Path, port: u16) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_gpt-image-panel"))
+        .arg("healthcheck")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOST", "0.0.0.0")
+        .env("PORT", port.to_string())
+        .current_dir(dir)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn healthcheck_passes_only_while_the_server_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let panel = RunningPanel::start(dir.path(), &[("HOST", "0.0.0.0")]).await;
+    assert!(panel.healthy().await);
+    let port: u16 = panel.base.rsplit(':').next().unwrap().parse().unwrap();
+    let healthy = healthcheck(dir.path(), port).await;
+    assert!(healthy.status.success(), "{}", String::from_utf8_lossy(&healthy.stderr));
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("ok"));
+    drop(panel);
+
+    // A wedged server: the port takes connections but nothing answers.
+    let wedged = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = wedged.local_addr().unwrap().port();
+    let unhealthy = healthcheck(dir.path(), port).await;
+    assert!(!unhealthy.status.success());
+    assert!(String::from_utf8_lossy(&unhealthy.stderr).contains("unhealthy: no answer"));
+    drop(wedged);
+
+    // Nothing listening at all.
+    let closed = healthcheck(dir.path(), port).await;
+    assert!(!closed.status.success());
+    assert!(String::from_utf8_lossy(&closed.stderr).contains("unhealthy: cannot connect"));
+}

@@ -129,6 +129,41 @@ async fn restart_required_values_wait_for_the_next_start() {
     assert_eq!(app.state.settings.current().listen_backlog, 100, "applied at the next start");
 }
 
+/// Thumbnail size and the orphan-file age are read by the thumbnailer and upkeep when they start,
+/// so Overall Config says they wait for a restart, and they do.
+#[tokio::test]
+async fn thumbnail_side_and_orphan_age_apply_at_the_next_start() {
+    let app = spawn_app().await;
+    let cookie = app.unlock().await;
+    let updates = json!([
+        {"name": "THUMBNAIL_MAX_SIDE", "value": 64},
+        {"name": "GALLERY_ORPHAN_FILE_TTL_SECONDS", "value": "0"}
+    ]);
+    let saved = ok(put(&app, &cookie, updates).await).await;
+    assert_eq!(saved["restart_required_names"], json!(["THUMBNAIL_MAX_SIDE", "GALLERY_ORPHAN_FILE_TTL_SECONDS"]));
+    for name in ["THUMBNAIL_MAX_SIDE", "GALLERY_ORPHAN_FILE_TTL_SECONDS"] {
+        assert_eq!(item(&saved, name)["restart_required"], true, "{name}");
+        assert_eq!(item(&saved, name)["hot_reload"], false, "{name}");
+    }
+    let running = app.state.settings.current();
+    assert_eq!((running.thumbnail_max_side, running.orphan_file_ttl.as_secs()), (512, 300));
+    let dir = app.dir.clone();
+    app.stop().await;
+    // An unreferenced file older than the new age (0 s) is collected by the next start's upkeep.
+    std::fs::write(dir.path().join("images/orphan.png"), b"x").unwrap();
+    let app = spawn_app_in(dir.clone(), &[]).await;
+    let running = app.state.settings.current();
+    assert_eq!((running.thumbnail_max_side, running.orphan_file_ttl.as_secs()), (64, 0));
+    let orphan = dir.path().join("images/orphan.png");
+    for _ in 0..500 {
+        if !orphan.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!orphan.exists(), "collected by the upkeep at start");
+}
+
 #[tokio::test]
 async fn invalid_updates_are_refused_and_change_nothing() {
     let app = spawn_app().await;
