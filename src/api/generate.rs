@@ -208,6 +208,7 @@ pub async fn admit_job(
         host_allowlist: config.upstream_host_allowlist.clone(),
         max_upstream_json_bytes: config.max_upstream_json_bytes,
         max_file_bytes: config.max_file_size_bytes,
+        max_task_image_bytes: config.max_task_image_bytes,
         max_image_pixels: config.max_image_pixels,
         thumbnail_max_side: config.thumbnail_max_side,
         images_dir: config.images_dir.clone(),

@@ -90,6 +90,8 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     pub max_image_pixels: u64,
     pub max_upstream_json_bytes: u64,
+    /// `MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB`, or `MAX_FILE_SIZE_MB` when empty.
+    pub max_task_image_bytes: u64,
     pub max_pending_edit_source_bytes: u64,
     pub max_active_jobs: usize,
     pub max_active_export_jobs: usize,
@@ -236,6 +238,10 @@ impl Config {
             webhook_max_attempts: r.int("WEBHOOK_MAX_ATTEMPTS") as u32,
             max_image_pixels: r.int("MAX_IMAGE_PIXELS") as u64,
             max_upstream_json_bytes: (r.int("MAX_UPSTREAM_JSON_MB") as u64).saturating_mul(MIB),
+            max_task_image_bytes: match r.value("MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB").trim() {
+                "" => (r.int("MAX_FILE_SIZE_MB") as u64).saturating_mul(MIB),
+                _ => (r.int("MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB") as u64).saturating_mul(MIB),
+            },
             max_pending_edit_source_bytes: (r.int("MAX_PENDING_EDIT_SOURCE_MB") as u64).saturating_mul(MIB),
             max_active_jobs: r.int("MAX_ACTIVE_GENERATE_JOBS") as usize,
             max_active_export_jobs: r.int("MAX_ACTIVE_EXPORT_JOBS") as usize,

@@ -493,3 +493,29 @@ async fn concurrent_submissions_and_saves_all_succeed() {
         assert_eq!(finished(&app, &cookie, &id).await["status"], "success", "job {id}");
     }
 }
+
+/// `MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB`, changed through Overall Config while the server runs: a
+/// decoded image above it fails its task as `upstream_error`; cleared, the same image is saved.
+#[tokio::test]
+async fn the_per_task_image_budget_applies_at_once() {
+    let (app, cookie, mock) = generation_app(&[]).await;
+    let image = crate::support::images::noisy_png(720, 720);
+    assert!(image.len() > 1024 * 1024, "the image must be above 1 MB");
+    mock.set_image(image.clone());
+    let overall = |updates: Value| {
+        api(&app, &cookie, Method::PUT, "/api/settings/overall-config", Some(json!({"updates": updates})))
+    };
+    let saved = overall(json!([{"name": "MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB", "value": 1}])).await;
+    assert_eq!(saved.status(), 200);
+    let refused = finished(&app, &cookie, &start(&app, &cookie, json!({"prompt": "big"})).await).await;
+    assert_eq!(refused["status"], "upstream_error", "{refused}");
+    let expected = format!("Decoded images exceed per-task byte budget: {} bytes (max 1048576)", image.len());
+    assert!(refused["error"].as_str().unwrap_or_default().contains(&expected), "{refused}");
+
+    let cleared =
+        overall(json!([{"name": "MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB", "value": null, "clear_override": true}])).await;
+    assert_eq!(cleared.status(), 200);
+    let saved = finished(&app, &cookie, &start(&app, &cookie, json!({"prompt": "big"})).await).await;
+    assert_eq!(saved["status"], "success", "{saved}");
+    assert_eq!(saved["images"][0]["image_width"], 720, "{saved}");
+}

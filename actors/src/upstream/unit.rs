@@ -43,6 +43,8 @@ pub struct UnitSpec {
     pub host_allowlist: Vec<String>,
     pub max_upstream_json_bytes: u64,
     pub max_file_bytes: u64,
+    /// `MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB`: decoded image bytes one task may produce.
+    pub max_task_image_bytes: u64,
     pub max_image_pixels: u64,
     pub images_dir: PathBuf,
     /// `THUMBNAIL_MAX_SIDE`: the decoded image is shrunk to this for its thumbnail.
@@ -206,6 +208,14 @@ async fn execute(
         }
     };
     timings.insert("download_decode", elapsed_ms(started));
+    // One unit makes one image, so the task's decoded bytes are this image's.
+    if bytes.len() as u64 > spec.max_task_image_bytes {
+        return Err(UnitFailure::Upstream(format!(
+            "Decoded images exceed per-task byte budget: {} bytes (max {})",
+            bytes.len(),
+            spec.max_task_image_bytes
+        )));
+    }
 
     progress("validating_image_bytes", "Validating decoded image (1/1)".into());
     let started = Instant::now();
