@@ -128,6 +128,10 @@ async fn probe(state: &AppState, url: &str, key: Option<&str>, allow_private: bo
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
+        let _slot = match url::Url::parse(url) {
+            Ok(parsed) => Some(state.transport.outbound_permit(&parsed).await),
+            Err(_) => None,
+        };
         match request.send().await {
             Err(err) => failures.push(format!("{method}: {}", describe(err))),
             Ok(response) => {

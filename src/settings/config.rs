@@ -90,6 +90,9 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     pub max_image_pixels: u64,
     pub max_upstream_json_bytes: u64,
+    /// `AIOHTTP_CONNECTION_LIMIT`, `AIOHTTP_CONNECTION_LIMIT_PER_HOST` (0: no per-host cap).
+    pub connection_limit: usize,
+    pub connection_limit_per_host: usize,
     /// `MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB`, or `MAX_FILE_SIZE_MB` when empty.
     pub max_task_image_bytes: u64,
     pub max_pending_edit_source_bytes: u64,
@@ -132,6 +135,8 @@ pub struct Config {
 }
 
 const MIB: u64 = 1024 * 1024;
+/// Connection limits above this are as good as none (and stay within a semaphore's range).
+const MAX_OUTBOUND_SLOTS: i64 = 1 << 20;
 
 impl Config {
     /// Validates every value of the table, then builds the typed config. The first bad value wins.
@@ -238,6 +243,8 @@ impl Config {
             webhook_max_attempts: r.int("WEBHOOK_MAX_ATTEMPTS") as u32,
             max_image_pixels: r.int("MAX_IMAGE_PIXELS") as u64,
             max_upstream_json_bytes: (r.int("MAX_UPSTREAM_JSON_MB") as u64).saturating_mul(MIB),
+            connection_limit: r.int("AIOHTTP_CONNECTION_LIMIT").clamp(1, MAX_OUTBOUND_SLOTS) as usize,
+            connection_limit_per_host: r.int("AIOHTTP_CONNECTION_LIMIT_PER_HOST").clamp(0, MAX_OUTBOUND_SLOTS) as usize,
             max_task_image_bytes: match r.value("MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB").trim() {
                 "" => (r.int("MAX_FILE_SIZE_MB") as u64).saturating_mul(MIB),
                 _ => (r.int("MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB") as u64).saturating_mul(MIB),

@@ -160,8 +160,8 @@ pub static TABLE: &[SettingDef] = &[
     SettingDef::new(Upstream, "DEFAULT_UPSTREAM_SOCKS5_PROXY", Text, "", HotReload, "Optional default global SOCKS5 proxy (socks5:// or socks5h://) or env ref for generation/edit upstream calls").secret(),
     SettingDef::new(Upstream, "UPSTREAM_HOST_ALLOWLIST", List, "", HotReload, "Optional comma-separated hostname allowlist for generation/edit upstream API URLs"),
     SettingDef::new(Upstream, "UPSTREAM_ALLOW_PRIVATE_NETWORK", Bool, "false", HotReload, "Allow upstream, prompt optimizer and R2 endpoints on loopback/private networks and plain http:// (local gateways, tests); off keeps the SSRF guard strict"),
-    SettingDef::new(Upstream, "AIOHTTP_CONNECTION_LIMIT", int(1, I64), "100", Restart, "Total concurrent outbound connections for upstream, probe and download calls"),
-    SettingDef::new(Upstream, "AIOHTTP_CONNECTION_LIMIT_PER_HOST", int(0, I64), "20", Restart, "Idle pooled connections kept per upstream host; 0 disables the per-host cap"),
+    SettingDef::new(Upstream, "AIOHTTP_CONNECTION_LIMIT", int(1, I64), "100", Restart, "Upstream, probe and image-download requests in flight at once; each holds its connection until the reply is read"),
+    SettingDef::new(Upstream, "AIOHTTP_CONNECTION_LIMIT_PER_HOST", int(0, I64), "20", Restart, "Upstream, probe and image-download requests in flight at once to one host (host:port); 0 disables the per-host cap"),
     // Request and file limits
     SettingDef::new(Limits, "MAX_FILE_SIZE_MB", int(1, I64), "50", HotReload, "Max image size in MB for edit uploads, imported image files and downloaded upstream image URLs"),
     SettingDef::new(Limits, "MAX_JSON_BODY_MB", int(1, I64), "1", HotReload, "Max JSON request body size in MB for non-upload API calls"),

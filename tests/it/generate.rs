@@ -519,3 +519,24 @@ async fn the_per_task_image_budget_applies_at_once() {
     assert_eq!(saved["status"], "success", "{saved}");
     assert_eq!(saved["images"][0]["image_width"], 720, "{saved}");
 }
+
+/// `AIOHTTP_CONNECTION_LIMIT` and `AIOHTTP_CONNECTION_LIMIT_PER_HOST` (restart settings, so set at
+/// start): with one slot, two running units reach the upstream one after the other; with the
+/// per-host cap off they overlap.
+#[tokio::test]
+async fn connection_limits_bound_requests_in_flight() {
+    for (setting, value, expected) in [
+        ("AIOHTTP_CONNECTION_LIMIT", "1", 1),
+        ("AIOHTTP_CONNECTION_LIMIT_PER_HOST", "1", 1),
+        ("AIOHTTP_CONNECTION_LIMIT_PER_HOST", "0", 2),
+    ] {
+        let (app, cookie, mock) = generation_app(&[("MAX_ACTIVE_GENERATE_JOBS", "2"), (setting, value)]).await;
+        mock.set_delay(Duration::from_millis(400));
+        let first = start(&app, &cookie, json!({"prompt": "one"})).await;
+        let second = start(&app, &cookie, json!({"prompt": "two"})).await;
+        for id in [first, second] {
+            assert_eq!(finished(&app, &cookie, &id).await["status"], "success", "{setting}={value}");
+        }
+        assert_eq!(mock.max_in_flight(), expected, "{setting}={value}");
+    }
+}

@@ -80,6 +80,8 @@ struct Knobs {
 
 struct MockState {
     files_url: Mutex<String>,
+    /// API calls being answered now, and the most at once so far.
+    in_flight: Mutex<(usize, usize)>,
     requests: Mutex<Vec<RecordedRequest>>,
     knobs: Mutex<Knobs>,
 }
@@ -97,6 +99,7 @@ impl MockUpstream {
     pub async fn start() -> MockUpstream {
         let state = Arc::new(MockState {
             files_url: Mutex::new(String::new()),
+            in_flight: Mutex::new((0, 0)),
             requests: Mutex::new(Vec::new()),
             knobs: Mutex::new(Knobs {
                 delay: Duration::ZERO,
@@ -111,6 +114,11 @@ impl MockUpstream {
         let front = super::tls::start(address, tls_dir.path()).await;
         *state.files_url.lock().unwrap() = front.base_url.clone();
         MockUpstream { base_url, ca_file: front.ca_file.display().to_string(), state, _tls_dir: tls_dir }
+    }
+
+    /// The most API calls answered at the same time (counted while a delay is set).
+    pub fn max_in_flight(&self) -> usize {
+        self.state.in_flight.lock().unwrap().1
     }
 
     /// Answers every API call after `delay`.
@@ -213,7 +221,13 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
         (knobs.delay, failure, knobs.chat_mode.clone(), knobs.image.clone())
     };
     if !delay.is_zero() {
+        {
+            let mut in_flight = state.in_flight.lock().unwrap();
+            in_flight.0 += 1;
+            in_flight.1 = in_flight.1.max(in_flight.0);
+        }
         tokio::time::sleep(delay).await;
+        state.in_flight.lock().unwrap().0 -= 1;
     }
     if let Some(failure) = failure {
         if failure.content_type == "redirect" {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::guard::is_public;
+use super::outbound_limits::{OutboundLimits, OutboundPermit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -33,6 +34,8 @@ pub struct Transport {
     /// `AWS_CA_BUNDLE`: trusted by the S3 client only, as AWS tools do.
     s3_roots: Arc<Vec<reqwest::Certificate>>,
     clients: Arc<Mutex<HashMap<ClientKind, reqwest::Client>>>,
+    /// Requests in flight to upstreams, probes and image downloads.
+    limits: Arc<OutboundLimits>,
 }
 
 /// What makes two outbound clients different.
@@ -72,6 +75,18 @@ impl Transport {
             self.s3_roots = Arc::new(read_pem("AWS_CA_BUNDLE", path)?);
         }
         Ok(self)
+    }
+
+    /// `AIOHTTP_CONNECTION_LIMIT` and `AIOHTTP_CONNECTION_LIMIT_PER_HOST` (0: no per-host cap).
+    pub fn with_connection_limits(mut self, total: usize, per_host: usize) -> Self {
+        self.limits = Arc::new(OutboundLimits::new(total, per_host));
+        self
+    }
+
+    /// Waits for a slot for a request to `url` (upstream, probe or image download); hold the permit
+    /// until the reply's body is read.
+    pub async fn outbound_permit(&self, url: &url::Url) -> OutboundPermit {
+        self.limits.acquire(url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(0)).await
     }
 
     /// A builder with our roots, a user agent, a connect timeout and no automatic redirects.

@@ -124,6 +124,7 @@ async fn execute(
     };
     vet(&url, &policy).await.map_err(|refused| UnitFailure::Error(refused.0))?;
     let client = client(spec, transport)?;
+    let slot_for = url.clone();
 
     let mut call = client.post(url).header("user-agent", "opencode");
     if edit {
@@ -142,10 +143,13 @@ async fn execute(
     if let Some(key) = &spec.api_key {
         call = call.bearer_auth(key);
     }
+    // The wait for a connection slot counts as waiting for the upstream.
+    let slot = transport.outbound_permit(&slot_for).await;
     let response = call.send().await.map_err(|e| UnitFailure::Error(describe(e)))?;
     let status = response.status().as_u16();
     let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let text = read_text(response, spec.max_upstream_json_bytes, "Upstream JSON response").await?;
+    drop(slot);
     progress("received_api_response", "Received upstream API response".into());
     if status >= 400 {
         return Err(UnitFailure::Upstream(status_error(status, &text, edit)));
@@ -330,6 +334,7 @@ async fn download(image_url: &str, spec: &UnitSpec, transport: &Transport) -> Re
         .map_err(|_| UnitFailure::Error(format!("Invalid image URL: {}", preview(image_url))))?;
     for _ in 0..=MAX_REDIRECTS {
         vet(&current, &policy).await.map_err(|refused| UnitFailure::Error(refused.0))?;
+        let _slot = transport.outbound_permit(&current).await;
         let response = client
             .get(current.clone())
             .header("user-agent", "opencode")
