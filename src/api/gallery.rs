@@ -218,11 +218,15 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
     let version = store::version(db).await.map_err(store_failed)?;
     let cache_key = format!("{filter:?}");
     let mut counted = state.gallery_counts.get(&cache_key, version);
+    // Each part's time, for the slow-query log (0 when the part was skipped or cached).
+    let (mut count_ms, mut total_bytes_ms, mut filter_options_ms) = (0.0, 0.0, 0.0);
     let total = match (include_counts, counted.total) {
         (false, _) => 0,
         (true, Some(total)) => total,
         (true, None) => {
+            let part = Instant::now();
             let total = store::count(db, &filter).await.map_err(store_failed)?;
+            count_ms = ms_since(part);
             counted.total = Some(total);
             total
         }
@@ -254,8 +258,10 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
         }
         ref other => other.clone(),
     };
+    let part = Instant::now();
     let found = store::page(db, &filter, &query_start, size).await.map_err(store_failed)?;
-    let db_ms = db_started.elapsed().as_secs_f64() * 1000.0;
+    let rows_ms = ms_since(part);
+    let db_ms = ms_since(db_started);
     let (first, last) =
         (found.rows.first().map(|r| (r.sort_seq, r.id.clone())), found.rows.last().map(|r| (r.sort_seq, r.id.clone())));
     let (has_prev, has_next) = match &start {
@@ -282,14 +288,19 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
         (false, _) => 0,
         (true, Some(bytes)) => bytes,
         (true, None) => {
+            let part = Instant::now();
             let bytes = store::total_bytes(db, &filter).await.map_err(store_failed)?;
+            total_bytes_ms = ms_since(part);
             counted.total_bytes = Some(bytes);
             bytes
         }
     };
     state.gallery_counts.put(cache_key, version, counted);
-    let filter_options = if query.include_filter_options.unwrap_or(true) {
+    let include_filter_options = query.include_filter_options.unwrap_or(true);
+    let filter_options = if include_filter_options {
+        let part = Instant::now();
         let (models, presets, sizes) = store::filter_options(db).await.map_err(store_failed)?;
+        filter_options_ms = ms_since(part);
         FilterOptions { models, presets, sizes }
     } else {
         FilterOptions { models: Vec::new(), presets: Vec::new(), sizes: Vec::new() }
@@ -307,14 +318,25 @@ async fn list(state: &AppState, query: GalleryQuery) -> ApiResult<GalleryRespons
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     state.metrics.incr("gallery.requests");
     state.metrics.observe_ms("gallery.request", elapsed_ms);
+    state.metrics.observe_ms("gallery.db_query", db_ms);
+    state.metrics.observe_ms("gallery.rows", rows_ms);
+    for (name, taken) in [("gallery.count", count_ms), ("gallery.total_bytes", total_bytes_ms)] {
+        if taken > 0.0 {
+            state.metrics.observe_ms(name, taken);
+        }
+    }
+    if include_filter_options {
+        state.metrics.observe_ms("gallery.filter_options", filter_options_ms);
+    }
     if elapsed_ms >= config.slow_gallery_query_ms as f64 {
         state.metrics.incr("gallery.slow_queries");
         // The prompt itself is never logged: only whether there was one, its length and a hash.
         let prompt = filter.prompt.as_deref();
         let hash = prompt.map(|p| panel_actors::hex::encode(&sha2::Sha256::digest(p.as_bytes())));
         tracing::warn!(
-            elapsed_ms, db_query_ms = db_ms, page, page_size = size, total, cursor = cursor.is_some(), %direction,
-            include_counts, prompt_present = prompt.is_some(), prompt_len = prompt.map_or(0, |p| p.chars().count()),
+            elapsed_ms, db_query_ms = db_ms, rows_ms, count_ms, total_bytes_ms, filter_options_ms, page,
+            page_size = size, total, cursor = cursor.is_some(), %direction, include_counts, include_filter_options,
+            prompt_present = prompt.is_some(), prompt_len = prompt.map_or(0, |p| p.chars().count()),
             prompt_hash = hash.as_deref().unwrap_or("null"), model = ?filter.model, preset = ?filter.preset, size_filter = ?filter.size,
             date_from = ?filter.created_from, date_to = ?filter.created_to, favorite = ?filter.favorite,
             "Slow /api/gallery query"
@@ -491,4 +513,8 @@ mod tests {
             assert_eq!(pattern.is_match(value), parses(value), "{value:?}");
         }
     }
+}
+
+fn ms_since(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
 }

@@ -83,8 +83,9 @@ async fn report(state: &AppState) -> ApiResult<MetricsReport> {
     }
     let active = jobs::active_fingerprint(&state.db).await.map_err(|_| ApiError::internal())?.0;
     let busy_units = jobs::busy_units(&state.db).await.map_err(|_| ApiError::internal())?;
+    let counts = jobs::active_counts(&state.db).await.map_err(|_| ApiError::internal())?;
     let metrics = &state.metrics;
-    let gauges = BTreeMap::from([
+    let mut gauges = BTreeMap::from([
         ("image_jobs.active".to_string(), active as f64),
         ("image_jobs.active_units".to_string(), busy_units as f64),
         ("image_jobs.running_capacity".to_string(), config.max_active_jobs as f64),
@@ -94,6 +95,17 @@ async fn report(state: &AppState) -> ApiResult<MetricsReport> {
         ("process.rss_peak_bytes".to_string(), rss_peak_bytes()),
         ("workers.active".to_string(), 1.0),
     ]);
+    // Jobs waiting and running, in all and per operation (zero when there are none).
+    for status in jobs::ACTIVE {
+        let of = |operation: Option<&str>| {
+            let matching = counts.iter().filter(|(op, st, _)| st == status && operation.is_none_or(|o| o == op));
+            matching.map(|(_, _, n)| *n as f64).sum::<f64>()
+        };
+        gauges.insert(format!("image_jobs.{status}"), of(None));
+        for operation in ["generation", "edit"] {
+            gauges.insert(format!("image_jobs.{operation}.{status}.current"), of(Some(operation)));
+        }
+    }
     let rates = BTreeMap::from([
         ("image_jobs.generation.failure_ratio".to_string(), metrics.failure_ratio("generation")),
         ("image_jobs.edit.failure_ratio".to_string(), metrics.failure_ratio("edit")),

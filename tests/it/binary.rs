@@ -266,6 +266,14 @@ async fn slow_gallery_queries_are_logged_without_the_prompt() {
         "model=Some(\"m1\")",
         "elapsed_ms=",
         "db_query_ms=",
+        "rows_ms=",
+        "count_ms=",
+        "total_bytes_ms=",
+        "filter_options_ms=",
+        "cursor=false",
+        "direction=next",
+        "include_counts=true",
+        "include_filter_options=true",
     ] {
         assert!(line.contains(field), "{field} in {line}");
     }

@@ -54,6 +54,9 @@ async fn metrics_count_jobs_and_time_their_stages() {
     assert_eq!(report["counters"]["image_jobs.generation.succeeded"], 1);
     assert_eq!(report["counters"]["image_jobs.generation.failed"], 1);
     assert_eq!(report["counters"]["gallery.requests"], 1);
+    for part in ["gallery.request", "gallery.db_query", "gallery.rows", "gallery.count", "gallery.filter_options"] {
+        assert_eq!(report["timings_ms"][part]["count"], 1, "{part} timed once");
+    }
     assert_eq!(report["gauges"]["image_jobs.active"], 0.0);
     assert_eq!(report["gauges"]["image_jobs.running_capacity"], 3.0);
     assert_eq!(report["gauges"]["sse.active_connections"], 0.0);
@@ -79,4 +82,37 @@ async fn metrics_count_jobs_and_time_their_stages() {
         assert!(body.contains(expected), "{expected:?} in\n{body}");
     }
     assert!(!body.contains("# HELP") && body.ends_with('\n'));
+}
+
+/// The queued and running gauges follow the jobs: one running and one waiting behind it, then none.
+#[tokio::test]
+async fn gauges_count_queued_and_running_jobs() {
+    let (app, cookie, mock) = generation_app(&[("MAX_ACTIVE_GENERATE_JOBS", "1")]).await;
+    enable_metrics(&app, &cookie, true).await;
+    mock.set_delay(std::time::Duration::from_millis(1500));
+    let first = job_id(generate(&app, &cookie, json!({"prompt": "first"})).await).await;
+    let second = job_id(generate(&app, &cookie, json!({"prompt": "second"})).await).await;
+    let gauges = |report: &Value, names: [&str; 4]| names.map(|name| report["gauges"][name].as_f64().unwrap_or(-1.0));
+    let names = [
+        "image_jobs.running",
+        "image_jobs.queued",
+        "image_jobs.generation.running.current",
+        "image_jobs.generation.queued.current",
+    ];
+    let mut seen = [0.0; 4];
+    for _ in 0..300 {
+        let report: Value = app.get_with_cookie("/api/metrics", &cookie).await.json().await.unwrap();
+        seen = gauges(&report, names);
+        if seen == [1.0, 1.0, 1.0, 1.0] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(seen, [1.0, 1.0, 1.0, 1.0], "one running, one queued");
+    for id in [first, second] {
+        assert_eq!(finished(&app, &cookie, &id).await["status"], "success");
+    }
+    let report: Value = app.get_with_cookie("/api/metrics", &cookie).await.json().await.unwrap();
+    assert_eq!(gauges(&report, names), [0.0; 4]);
+    assert_eq!(report["gauges"]["image_jobs.edit.running.current"], 0.0);
 }

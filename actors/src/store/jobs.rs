@@ -414,6 +414,21 @@ pub async fn busy_units(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(unit::Entity::find().filter(unit::Column::Status.is_in(ACTIVE)).count(db).await?)
 }
 
+/// Active jobs by `(operation, status)`, for the metrics gauges.
+pub async fn active_counts(db: &DatabaseConnection) -> StoreResult<Vec<(String, String, i64)>> {
+    Ok(job::Entity::find()
+        .select_only()
+        .column(job::Column::Operation)
+        .column(job::Column::Status)
+        .column_as(Expr::col(job::Column::Id).count(), "jobs")
+        .filter(job::Column::Status.is_in(ACTIVE))
+        .group_by(job::Column::Operation)
+        .group_by(job::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 /// `(count, newest updated_at)` of active jobs, to notice changes cheaply.
 pub async fn active_fingerprint(db: &DatabaseConnection) -> StoreResult<(u64, Option<String>)> {
     let count = job::Entity::find().filter(job::Column::Status.is_in(ACTIVE)).count(db).await?;
