@@ -477,6 +477,10 @@ impl GalleryApi {
     }
 }
 
+fn ms_since(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,8 +517,4 @@ mod tests {
             assert_eq!(pattern.is_match(value), parses(value), "{value:?}");
         }
     }
-}
-
-fn ms_since(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
 }
