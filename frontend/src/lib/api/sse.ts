@@ -1,6 +1,11 @@
 /**
- * A small EventSource wrapper: parses JSON `data`, reconnects with backoff when
- * the stream drops (the server sends no `retry:`), and stops for good on close().
+ * A small EventSource wrapper: parses JSON `data`, reconnects the EventSource way,
+ * and stops for good on close().
+ *
+ * When a stream drops (network error, the server ended it) the browser is already
+ * reconnecting by itself (`readyState` CONNECTING), so the same EventSource is kept.
+ * Only when the browser gave up (CLOSED: an HTTP error such as 401 or 429, or a
+ * non-stream answer) is a new one opened, after an exponential backoff.
  */
 export interface StreamHandlers {
 	/** Called with the parsed JSON payload of each named event. */
@@ -15,6 +20,7 @@ export interface StreamHandle {
 	close(): void;
 }
 
+const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 15_000;
 
 export function openStream(url: string, handlers: StreamHandlers): StreamHandle {
@@ -24,6 +30,7 @@ export function openStream(url: string, handlers: StreamHandlers): StreamHandle 
 	let closed = false;
 
 	function connect(): void {
+		timer = null;
 		if (closed) return;
 		const es = new EventSource(url, { withCredentials: true });
 		source = es;
@@ -43,12 +50,12 @@ export function openStream(url: string, handlers: StreamHandlers): StreamHandle 
 			});
 		}
 		es.onerror = () => {
-			es.close();
-			if (source === es) source = null;
-			if (closed) return;
+			if (closed || source !== es) return;
 			attempt += 1;
 			handlers.onDrop?.(attempt);
-			const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** Math.min(attempt - 1, 5));
+			if (es.readyState !== EventSource.CLOSED) return;
+			source = null;
+			const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.min(attempt - 1, 5));
 			timer = setTimeout(connect, delay);
 		};
 	}
@@ -58,6 +65,7 @@ export function openStream(url: string, handlers: StreamHandlers): StreamHandle 
 		close() {
 			closed = true;
 			if (timer) clearTimeout(timer);
+			timer = null;
 			source?.close();
 			source = null;
 		}

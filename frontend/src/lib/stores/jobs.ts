@@ -1,119 +1,118 @@
 import { get, writable } from 'svelte/store';
-import { api, ApiError, query } from '$lib/api/client';
-import { openStream, type StreamHandle } from '$lib/api/sse';
+import { api, ApiError } from '$lib/api/client';
 import type { Schema } from '$lib/api/types';
 import { announceGalleryChange } from './events';
+import { mergeIntoHistory } from './history';
+import { isActive, isJobPayload, supersedes, type Job } from './jobState';
 
-export type Job = Schema<'JobView'>;
+export { isActive, type Job } from './jobState';
 export type QueuedJob = Schema<'QueuedJob'>;
 export type GenerateBody = Schema<'GenerateBody'> & { response_format?: string | null };
 
-export const ACTIVE_STATUSES = ['queued', 'running'];
-export const FAILED_STATUSES = ['partial_failure', 'error', 'upstream_error'];
-
-export function isActive(job: Pick<Job, 'status'>): boolean {
-	return ACTIVE_STATUSES.includes(job.status);
-}
-
-/** A job followed live in the preview, plus whether its stream is connected. */
+/**
+ * The jobs shown in the preview: those submitted in this tab and every job the jobs
+ * feed (jobsFeed.ts) reports, so jobs started in another tab or by an API client
+ * show up too. Their state comes from the feed; this file only records it.
+ */
 export interface TrackedJob {
 	job: Job;
-	/** false while the event stream is reconnecting. */
-	connected: boolean;
-	/** Client clock when we started following it (fallback for elapsed time). */
+	/** Client clock when the panel first saw it (fallback for elapsed time). */
 	since: number;
 }
 
-/** Jobs submitted (or retried) in this tab, newest first. */
+/** Newest first. */
 export const trackedJobs = writable<TrackedJob[]>([]);
 
-const streams = new Map<string, StreamHandle>();
+/** Finished jobs beyond this many leave the preview (active ones always stay). */
+const PREVIEW_LIMIT = 12;
 
-function upsert(job: Partial<Job> & { job_id: string }, connected?: boolean): void {
+function withinLimit(list: TrackedJob[]): TrackedJob[] {
+	if (list.length <= PREVIEW_LIMIT) return list;
+	const kept = [...list];
+	for (let i = kept.length - 1; i >= 0 && kept.length > PREVIEW_LIMIT; i--) {
+		if (!isActive(kept[i]!.job)) kept.splice(i, 1);
+	}
+	return kept;
+}
+
+/**
+ * A job's state from the server (the jobs feed or a REST read). Unknown jobs are
+ * added to the preview; the history drawer gets the state too; the gallery reloads
+ * once when the job ends with images.
+ */
+export function recordJob(job: Job): void {
+	let ended = false;
 	trackedJobs.update((list) => {
 		const index = list.findIndex((item) => item.job.job_id === job.job_id);
 		if (index === -1) {
-			return [
-				{ job: job as Job, connected: connected ?? true, since: Date.now() },
-				...list
-			].slice(0, 12);
+			ended = !isActive(job);
+			return withinLimit([{ job, since: Date.now() }, ...list]);
 		}
+		const current = list[index]!;
+		if (!supersedes(job, current.job)) return list;
+		ended = isActive(current.job) && !isActive(job);
 		const copy = [...list];
-		const current = copy[index]!;
-		copy[index] = {
-			...current,
-			job: { ...current.job, ...job },
-			connected: connected ?? current.connected
-		};
-		return copy;
+		copy[index] = { ...current, job: { ...current.job, ...job } };
+		return ended ? withinLimit(copy) : copy;
+	});
+	mergeIntoHistory(job);
+	if (ended && ((job.images?.length ?? 0) > 0 || job.image_url)) announceGalleryChange();
+}
+
+/** A job this tab just submitted: shown at once as queued, unless the feed already reported it. */
+function track(initial: Partial<Job> & { job_id: string }): void {
+	trackedJobs.update((list) => {
+		const index = list.findIndex((item) => item.job.job_id === initial.job_id);
+		if (index !== -1) {
+			// The feed was faster: keep its state, only fill in what it lacks.
+			const copy = [...list];
+			const current = copy[index]!;
+			copy[index] = { ...current, job: { ...initial, ...current.job } as Job };
+			return copy;
+		}
+		const job = { images: [], stage_timings: {}, ...initial } as Job;
+		return withinLimit([{ job, since: Date.now() }, ...list]);
 	});
 }
 
-function setConnected(jobId: string, connected: boolean): void {
-	trackedJobs.update((list) =>
-		list.map((item) => (item.job.job_id === jobId ? { ...item, connected } : item))
-	);
+/** Ids of the jobs the preview shows as queued or running. */
+export function activeTrackedJobIds(): string[] {
+	return get(trackedJobs)
+		.filter((item) => isActive(item.job))
+		.map((item) => item.job.job_id);
 }
 
-function finish(job: Job): void {
-	streams.get(job.job_id)?.close();
-	streams.delete(job.job_id);
-	setConnected(job.job_id, true);
-	if ((job.images?.length ?? 0) > 0 || job.image_url) announceGalleryChange();
-	historyChanged.update((n) => n + 1);
-}
+const refreshing = new Set<string>();
 
-function receive(data: unknown): void {
-	if (typeof data !== 'object' || data === null) return;
-	const job = data as Job;
-	if (typeof job.job_id !== 'string') return;
-	upsert(job, true);
-	if (!isActive(job)) {
-		const full = get(trackedJobs).find((item) => item.job.job_id === job.job_id);
-		finish(full?.job ?? job);
-	}
-}
-
-/** Re-read a job over REST (after a stream drop) and stop following finished ones. */
-async function refresh(jobId: string): Promise<void> {
+/** Re-read one job over REST (its end may have been missed); a job that is gone shows as interrupted. */
+export async function refreshJob(jobId: string): Promise<void> {
+	if (refreshing.has(jobId)) return;
+	refreshing.add(jobId);
 	try {
 		const job = await api.get<Job>(`/api/generate/${encodeURIComponent(jobId)}`);
-		receive(job);
+		if (isJobPayload(job)) recordJob(job);
 	} catch (error) {
 		if (error instanceof ApiError && error.status === 404) {
-			streams.get(jobId)?.close();
-			streams.delete(jobId);
-			upsert({ job_id: jobId, status: 'interrupted' } as Job, true);
+			trackedJobs.update((list) =>
+				list.map((item) =>
+					item.job.job_id === jobId && isActive(item.job)
+						? { ...item, job: { ...item.job, status: 'interrupted' } }
+						: item
+				)
+			);
 		}
+	} finally {
+		refreshing.delete(jobId);
 	}
-}
-
-/** Follow one job over SSE until it reaches a terminal status. */
-export function follow(initial: Partial<Job> & { job_id: string }): void {
-	upsert({ images: [], stage_timings: {}, ...initial } as Job, false);
-	if (streams.has(initial.job_id)) return;
-	const handle = openStream(`/api/generate/${encodeURIComponent(initial.job_id)}/events`, {
-		events: { job: receive },
-		onOpen: () => setConnected(initial.job_id, true),
-		onDrop: () => {
-			setConnected(initial.job_id, false);
-			void refresh(initial.job_id);
-		}
-	});
-	streams.set(initial.job_id, handle);
 }
 
 export function dismissJob(jobId: string): void {
-	streams.get(jobId)?.close();
-	streams.delete(jobId);
 	trackedJobs.update((list) => list.filter((item) => item.job.job_id !== jobId));
 }
 
 export async function submitGenerate(body: GenerateBody): Promise<QueuedJob> {
 	const queued = await api.post<QueuedJob>('/api/generate', body);
-	follow({ ...queued, prompt: body.prompt, n: body.n, size: body.size } as Partial<Job> & {
-		job_id: string;
-	});
+	track({ ...queued, prompt: body.prompt, n: body.n, size: body.size } as Partial<Job> & { job_id: string });
 	return queued;
 }
 
@@ -121,36 +120,15 @@ export async function submitEdit(form: FormData): Promise<QueuedJob> {
 	const queued = await api.post<QueuedJob>('/api/edits', form);
 	const prompt = form.get('prompt');
 	const n = Number(form.get('n') ?? 1);
-	follow({ ...queued, prompt: typeof prompt === 'string' ? prompt : '', n } as Partial<Job> & {
+	track({ ...queued, prompt: typeof prompt === 'string' ? prompt : '', n } as Partial<Job> & {
 		job_id: string;
 	});
 	return queued;
 }
 
-/** Pick up jobs still queued or running (e.g. after a page reload) and follow them. */
-export async function resumeActiveJobs(): Promise<void> {
-	const active = await api.get<Job[]>('/api/generate/jobs');
-	for (const job of [...active].reverse()) if (isActive(job)) follow(job);
-}
-
 export async function cancelJob(jobId: string): Promise<void> {
 	await api.delete(`/api/generate/${encodeURIComponent(jobId)}`);
-	await refresh(jobId);
-}
-
-/** Bumped when a job finishes or history is cleared, so the history drawer reloads. */
-export const historyChanged = writable(0);
-
-export async function loadHistory(failedOnly: boolean): Promise<Job[]> {
-	return api.get<Job[]>(
-		`/api/generate/jobs${query({ include_finished: true, failed_only: failedOnly || undefined, limit: 100 })}`
-	);
-}
-
-export async function clearHistory(): Promise<string> {
-	const result = await api.delete<{ message?: string }>('/api/generate/jobs/history');
-	historyChanged.update((n) => n + 1);
-	return result?.message ?? '';
+	await refreshJob(jobId);
 }
 
 /** Parse `"12.34s"` or compute from timestamps; returns seconds. */

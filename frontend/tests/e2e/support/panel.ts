@@ -87,3 +87,37 @@ export async function generate(request: APIRequestContext, body: Record<string, 
 		.toBe(true);
 	expect(status).toBe('success');
 }
+
+/** Starts a job through the API (as another tab or an API client would) and returns its id at once. */
+export async function startJob(request: APIRequestContext, body: Record<string, unknown>): Promise<string> {
+	const response = await request.post('/api/generate', { data: body, headers: origin() });
+	expect(response.status(), await response.text()).toBe(202);
+	return ((await response.json()) as { job_id: string }).job_id;
+}
+
+/** How many upstream requests the mock keeps back for `name` (see holdMark). */
+export async function heldUpstreamRequests(name: string): Promise<number> {
+	const response = await fetch(`${mockUpstreamUrl()}/__held/${encodeURIComponent(name)}`);
+	expect(response.status).toBe(200);
+	return ((await response.json()) as { held: number }).held;
+}
+
+/** Lets the mock answer every request held for `name`; returns how many it answered. */
+export async function releaseUpstream(name: string): Promise<number> {
+	const response = await fetch(`${mockUpstreamUrl()}/__release/${encodeURIComponent(name)}`, { method: 'POST' });
+	expect(response.status).toBe(200);
+	return ((await response.json()) as { released: number }).released;
+}
+
+/** Deletes every gallery image whose prompt contains `word` (a spec's own images). */
+export async function deleteGalleryImages(request: APIRequestContext, word: string): Promise<void> {
+	for (let round = 0; ; round++) {
+		expect(round, `images matching ${word} are still there after ${round} batch deletes`).toBeLessThan(50);
+		const found = await request.get(`/api/gallery?prompt=${encodeURIComponent(word)}&page_size=100`);
+		expect(found.ok(), await found.text()).toBe(true);
+		const ids = ((await found.json()) as { images: { id: string }[] }).images.map((image) => image.id);
+		if (ids.length === 0) return;
+		const deleted = await request.post('/api/gallery/batch/delete', { data: { ids }, headers: origin() });
+		expect(deleted.ok(), await deleted.text()).toBe(true);
+	}
+}
