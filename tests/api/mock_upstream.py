@@ -1,5 +1,7 @@
 """A GPT-compatible image upstream on a loopback port, for the Python-side API checks: answers
-`POST …/images/generations` and `POST …/images/edits` with one base64 PNG and records what it got."""
+`POST …/images/generations` and `POST …/images/edits` with one base64 PNG and records what it got. Answers can be held back
+(`hold`/`release`): a request is then received and counted but not answered, so a job provably
+stays unfinished."""
 
 import base64
 import json
@@ -23,18 +25,24 @@ class MockUpstream:
     def __init__(self, image: bytes):
         self.image = image
         self.requests: list[dict] = []
+        self.released = threading.Event()
+        self.released.set()
+        self.arrived = threading.Condition()
         upstream = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                upstream.requests.append({
-                    "path": self.path,
-                    "authorization": self.headers.get("authorization"),
-                    "content_type": self.headers.get("content-type", ""),
-                    "body": body,
-                })
+                with upstream.arrived:
+                    upstream.requests.append({
+                        "path": self.path,
+                        "authorization": self.headers.get("authorization"),
+                        "content_type": self.headers.get("content-type", ""),
+                        "body": body,
+                    })
+                    upstream.arrived.notify_all()
                 if self.path.endswith(("/images/generations", "/images/edits")):
+                    upstream.released.wait(120)
                     reply = {"created": 1764000000, "data": [{"b64_json": base64.b64encode(upstream.image).decode()}]}
                     self.answer(200, reply)
                 else:
@@ -52,12 +60,24 @@ class MockUpstream:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def requests_to(self, suffix: str) -> list[dict]:
         return [r for r in self.requests if r["path"].endswith(suffix)]
 
+    def hold(self) -> None:
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def wait_for_arrivals(self, count: int, timeout: float = 60) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout)
+
     def close(self):
+        self.release()
         self.server.shutdown()
         self.server.server_close()

@@ -30,9 +30,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
 sys.path.insert(0, HERE)
 
 import nginx_proc  # noqa: E402
-from held_upstream import HeldUpstream  # noqa: E402
 from http_probe import EventStream, Reply, expect_continue, request  # noqa: E402
-from mock_upstream import png  # noqa: E402
+from mock_upstream import MockUpstream, png  # noqa: E402
 from panel_server import ACCESS_KEY, free_port, start  # noqa: E402
 
 KEY_VARIABLE = "NGINX_CHECK_UPSTREAM_KEY"
@@ -107,7 +106,7 @@ def forwarded_proto(d: Deployment) -> None:
           reply.body)
 
 
-def live_events(d: Deployment, upstream: HeldUpstream) -> str:
+def live_events(d: Deployment, upstream: MockUpstream) -> str:
     """Returns the file name of the image the job made."""
     print("SSE through nginx")
     preset = {"name": "Held upstream", "api_url": f"{upstream.url}/v1", "api_key": f"${{{KEY_VARIABLE}}}"}
@@ -381,7 +380,7 @@ def main() -> int:
     os.makedirs(panel_dir)
     os.makedirs(nginx_dir)
     image = png(96, 64, (20, 120, 200))
-    upstream = HeldUpstream(image)
+    upstream = MockUpstream(image)
     server = nginx = None
     failed = True
     try:
