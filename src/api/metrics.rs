@@ -81,9 +81,9 @@ async fn report(state: &AppState) -> ApiResult<MetricsReport> {
     if !config.enable_metrics {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "Metrics endpoint is disabled"));
     }
-    let active = jobs::active_fingerprint(&state.db).await.map_err(|_| ApiError::internal())?.0;
     let busy_units = jobs::busy_units(&state.db).await.map_err(|_| ApiError::internal())?;
     let counts = jobs::active_counts(&state.db).await.map_err(|_| ApiError::internal())?;
+    let active: i64 = counts.iter().map(|(_, _, n)| n).sum();
     let metrics = &state.metrics;
     let mut gauges = BTreeMap::from([
         ("image_jobs.active".to_string(), active as f64),

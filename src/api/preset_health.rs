@@ -123,14 +123,15 @@ async fn probe(state: &AppState, url: &str, key: Option<&str>, allow_private: bo
     };
     let mut failures = Vec::new();
     let mut last_unsupported = None;
+    let slot_for = url::Url::parse(url).ok();
     for method in [Method::OPTIONS, Method::HEAD] {
         let mut request = client.request(method.clone(), url).header("user-agent", "opencode");
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
-        let _slot = match url::Url::parse(url) {
-            Ok(parsed) => Some(state.transport.outbound_permit(&parsed).await),
-            Err(_) => None,
+        let _slot = match &slot_for {
+            Some(parsed) => Some(state.transport.outbound_permit(parsed).await),
+            None => None,
         };
         match request.send().await {
             Err(err) => failures.push(format!("{method}: {}", describe(err))),
