@@ -429,20 +429,6 @@ pub async fn active_counts(db: &DatabaseConnection) -> StoreResult<Vec<(String, 
         .await?)
 }
 
-/// `(count, newest updated_at)` of active jobs, to notice changes cheaply.
-pub async fn active_fingerprint(db: &DatabaseConnection) -> StoreResult<(u64, Option<String>)> {
-    let count = job::Entity::find().filter(job::Column::Status.is_in(ACTIVE)).count(db).await?;
-    let newest: Option<String> = job::Entity::find()
-        .select_only()
-        .column_as(Expr::col(job::Column::UpdatedAt).max(), "newest")
-        .filter(job::Column::Status.is_in(ACTIVE))
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
-    Ok((count, newest))
-}
-
 /// Releases every reservation (at start, when no job can still use its sources).
 pub async fn release_all_sources(db: &DatabaseConnection) -> StoreResult<u64> {
     Ok(source::Entity::update_many()
