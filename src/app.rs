@@ -73,6 +73,7 @@ impl Application {
         let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?
             .with_s3_ca_bundle(settings.env().get("AWS_CA_BUNDLE"))?
             .with_connection_limits(config.connection_limit, config.connection_limit_per_host);
+        transport.set_memory_budget(config.upstream_memory_budget_bytes);
         let http = transport.plain_client()?;
         let staging_dir = config.data_dir.join("edit-sources");
         store::private_dir(&staging_dir)?;

@@ -85,7 +85,10 @@ async fn report(state: &AppState) -> ApiResult<MetricsReport> {
     let counts = jobs::active_counts(&state.db).await.map_err(|_| ApiError::internal())?;
     let active: i64 = counts.iter().map(|(_, _, n)| n).sum();
     let metrics = &state.metrics;
+    let (budget_capacity, budget_used) = state.transport.memory_budget_usage();
     let mut gauges = BTreeMap::from([
+        ("upstream.memory_budget_capacity_bytes".to_string(), budget_capacity as f64),
+        ("upstream.memory_budget_used_bytes".to_string(), budget_used as f64),
         ("image_jobs.active".to_string(), active as f64),
         ("image_jobs.active_units".to_string(), busy_units as f64),
         ("image_jobs.running_capacity".to_string(), config.max_active_jobs as f64),

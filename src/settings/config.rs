@@ -95,6 +95,8 @@ pub struct Config {
     pub connection_limit_per_host: usize,
     /// `MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB`, or `MAX_FILE_SIZE_MB` when empty.
     pub max_task_image_bytes: u64,
+    /// `UPSTREAM_MEMORY_BUDGET_MB`.
+    pub upstream_memory_budget_bytes: u64,
     pub max_pending_edit_source_bytes: u64,
     pub max_active_jobs: usize,
     pub max_active_export_jobs: usize,
@@ -249,6 +251,7 @@ impl Config {
                 "" => (r.int("MAX_FILE_SIZE_MB") as u64).saturating_mul(MIB),
                 _ => (r.int("MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB") as u64).saturating_mul(MIB),
             },
+            upstream_memory_budget_bytes: (r.int("UPSTREAM_MEMORY_BUDGET_MB") as u64).saturating_mul(MIB),
             max_pending_edit_source_bytes: (r.int("MAX_PENDING_EDIT_SOURCE_MB") as u64).saturating_mul(MIB),
             max_active_jobs: r.int("MAX_ACTIVE_GENERATE_JOBS") as usize,
             max_active_export_jobs: r.int("MAX_ACTIVE_EXPORT_JOBS") as usize,

@@ -167,7 +167,7 @@ pub static TABLE: &[SettingDef] = &[
     SettingDef::new(Limits, "MAX_JSON_BODY_MB", int(1, I64), "1", HotReload, "Max JSON request body size in MB for non-upload API calls"),
     SettingDef::new(Limits, "MAX_UPSTREAM_JSON_MB", int(1, I64), "128", HotReload, "Max upstream JSON/SSE response body size in MB before parsing; prefer response_format=url for large results"),
     SettingDef::new(Limits, "MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB", int(1, I64), "", HotReload, "Max decoded image bytes per upstream task in MB (a larger image fails the task as upstream_error); empty means MAX_FILE_SIZE_MB"),
-    SettingDef::new(Limits, "UPSTREAM_MEMORY_BUDGET_MB", int(1, I64), "256", HotReload, "Memory budget in MB shared by concurrent upstream response bodies"),
+    SettingDef::new(Limits, "UPSTREAM_MEMORY_BUDGET_MB", int(1, I64), "256", HotReload, "Memory in MB that upstream replies being read, decoded and saved may hold at once; each reserves its reply size (MAX_UPSTREAM_JSON_MB when not sent) plus MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB until its image is written"),
     SettingDef::new(Limits, "MAX_IMAGE_PIXELS", int(1, I64), "100000000", HotReload, "Max decoded image pixels before decompression-bomb rejection"),
     SettingDef::new(Limits, "IMPORT_ARCHIVE_MAX_MB", int(1, I64), "1000", HotReload, "Max uploaded ZIP size in MB for /api/import"),
     SettingDef::new(Limits, "IMPORT_MAX_FILES", int(1, I64), "500", HotReload, "Max number of files inside one import archive"),

@@ -540,3 +540,47 @@ async fn connection_limits_bound_requests_in_flight() {
         assert_eq!(mock.max_in_flight(), expected, "{setting}={value}");
     }
 }
+
+/// `UPSTREAM_MEMORY_BUDGET_MB` (at once): a unit holds the reply's bytes plus one image of the task's
+/// budget from the reply's arrival until its image is written. With room for one, two running units
+/// download their images one after the other; raised through Overall Config, they overlap.
+#[tokio::test]
+async fn the_memory_budget_applies_at_once() {
+    let (app, cookie, mock) = generation_app(&[
+        ("MAX_ACTIVE_GENERATE_JOBS", "2"),
+        ("MAX_UPSTREAM_IMAGE_BYTES_PER_TASK_MB", "1"),
+        ("UPSTREAM_MEMORY_BUDGET_MB", "1"),
+        ("ENABLE_METRICS", "true"),
+    ])
+    .await;
+    mock.set_download_delay(Duration::from_millis(400));
+    let run_two = || async {
+        let first = start(&app, &cookie, json!({"prompt": "one", "response_format": "url"})).await;
+        let second = start(&app, &cookie, json!({"prompt": "two", "response_format": "url"})).await;
+        for id in [first, second] {
+            assert_eq!(finished(&app, &cookie, &id).await["status"], "success");
+        }
+    };
+    let budget_gauges = || async {
+        let metrics: Value = app.get_with_cookie("/api/metrics", &cookie).await.json().await.unwrap();
+        let gauge = |name: &str| metrics["gauges"][name].as_f64().unwrap_or(-1.0);
+        (gauge("upstream.memory_budget_capacity_bytes"), gauge("upstream.memory_budget_used_bytes"))
+    };
+
+    run_two().await;
+    assert_eq!(mock.max_downloads_in_flight(), 1, "1 MB holds one reply and its image");
+    assert_eq!(budget_gauges().await, (1_048_576.0, 0.0), "all given back");
+
+    let saved = api(
+        &app,
+        &cookie,
+        Method::PUT,
+        "/api/settings/overall-config",
+        Some(json!({"updates": [{"name": "UPSTREAM_MEMORY_BUDGET_MB", "value": 3}]})),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    run_two().await;
+    assert_eq!(mock.max_downloads_in_flight(), 2, "3 MB holds both");
+    assert_eq!(budget_gauges().await, (3.0 * 1_048_576.0, 0.0));
+}

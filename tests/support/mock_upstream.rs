@@ -1,7 +1,7 @@
 //! A mock GPT-compatible image API speaking the four upstream protocols the panel uses:
 //! `/v1/images/generations`, `/v1/images/edits` (multipart), `/v1/responses` and
 //! `/v1/chat/completions` (JSON or `data:` SSE). Any base path prefix works (`/openai/v1/...`).
-//! Knobs: response delay, failures (always or for the next N calls), chat reply style. Every request
+//! Knobs: response delay, image-download delay, failures (always or for the next N calls), chat reply style. Every request
 //! is recorded with its headers, JSON body or multipart parts.
 
 use std::collections::HashMap;
@@ -73,6 +73,7 @@ struct Failure {
 
 struct Knobs {
     delay: Duration,
+    download_delay: Duration,
     failure: Option<Failure>,
     chat_mode: ChatMode,
     image: Vec<u8>,
@@ -82,6 +83,8 @@ struct MockState {
     files_url: Mutex<String>,
     /// API calls being answered now, and the most at once so far.
     in_flight: Mutex<(usize, usize)>,
+    /// The same for image downloads.
+    downloads_in_flight: Mutex<(usize, usize)>,
     requests: Mutex<Vec<RecordedRequest>>,
     knobs: Mutex<Knobs>,
 }
@@ -100,9 +103,11 @@ impl MockUpstream {
         let state = Arc::new(MockState {
             files_url: Mutex::new(String::new()),
             in_flight: Mutex::new((0, 0)),
+            downloads_in_flight: Mutex::new((0, 0)),
             requests: Mutex::new(Vec::new()),
             knobs: Mutex::new(Knobs {
                 delay: Duration::ZERO,
+                download_delay: Duration::ZERO,
                 failure: None,
                 chat_mode: ChatMode::DataUrl,
                 image: png_1x1(),
@@ -119,6 +124,16 @@ impl MockUpstream {
     /// The most API calls answered at the same time (counted while a delay is set).
     pub fn max_in_flight(&self) -> usize {
         self.state.in_flight.lock().unwrap().1
+    }
+
+    /// The most image downloads answered at the same time (counted while a download delay is set).
+    pub fn max_downloads_in_flight(&self) -> usize {
+        self.state.downloads_in_flight.lock().unwrap().1
+    }
+
+    /// Answers every image download after `delay`.
+    pub fn set_download_delay(&self, delay: Duration) {
+        self.state.knobs.lock().unwrap().download_delay = delay;
     }
 
     /// Answers every API call after `delay`.
@@ -189,7 +204,11 @@ impl MockUpstream {
 async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>>) -> Response {
     let path = req.uri().path().to_string();
     if req.method() == poem::http::Method::GET && path.starts_with("/files/") {
-        let image = state.knobs.lock().unwrap().image.clone();
+        let (image, delay) = {
+            let knobs = state.knobs.lock().unwrap();
+            (knobs.image.clone(), knobs.download_delay)
+        };
+        counted_wait(&state.downloads_in_flight, delay).await;
         return Response::builder().content_type("image/png").body(image);
     }
     let recorded = record(req, body, &path).await;
@@ -220,15 +239,7 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
         }
         (knobs.delay, failure, knobs.chat_mode.clone(), knobs.image.clone())
     };
-    if !delay.is_zero() {
-        {
-            let mut in_flight = state.in_flight.lock().unwrap();
-            in_flight.0 += 1;
-            in_flight.1 = in_flight.1.max(in_flight.0);
-        }
-        tokio::time::sleep(delay).await;
-        state.in_flight.lock().unwrap().0 -= 1;
-    }
+    counted_wait(&state.in_flight, delay).await;
     if let Some(failure) = failure {
         if failure.content_type == "redirect" {
             return Response::builder().status(StatusCode::FOUND).header("location", failure.body).finish();
@@ -263,6 +274,20 @@ async fn route(req: &Request, body: Body, state: poem::web::Data<&Arc<MockState>
         .status(StatusCode::NOT_FOUND)
         .content_type("application/json")
         .body(r#"{"error":{"message":"no route"}}"#)
+}
+
+/// Sleeps `delay`, counting the answers waiting at once in `in_flight` (now, most so far).
+async fn counted_wait(in_flight: &Mutex<(usize, usize)>, delay: Duration) {
+    if delay.is_zero() {
+        return;
+    }
+    {
+        let mut counts = in_flight.lock().unwrap();
+        counts.0 += 1;
+        counts.1 = counts.1.max(counts.0);
+    }
+    tokio::time::sleep(delay).await;
+    in_flight.lock().unwrap().0 -= 1;
 }
 
 async fn record(req: &Request, body: Body, path: &str) -> RecordedRequest {

@@ -3,6 +3,7 @@
 
 pub mod endpoint;
 pub mod guard;
+pub mod memory_budget;
 pub mod outbound_limits;
 pub mod protocols;
 pub mod transport;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::guard::is_public;
+use super::memory_budget::{MemoryBudget, MemoryPermit};
 use super::outbound_limits::{OutboundLimits, OutboundPermit};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,8 @@ pub struct Transport {
     clients: Arc<Mutex<HashMap<ClientKind, reqwest::Client>>>,
     /// Requests in flight to upstreams, probes and image downloads.
     limits: Arc<OutboundLimits>,
+    /// Bytes of upstream replies held in memory at once.
+    memory: Arc<MemoryBudget>,
 }
 
 /// What makes two outbound clients different.
@@ -81,6 +84,22 @@ impl Transport {
     pub fn with_connection_limits(mut self, total: usize, per_host: usize) -> Self {
         self.limits = Arc::new(OutboundLimits::new(total, per_host));
         self
+    }
+
+    /// `UPSTREAM_MEMORY_BUDGET_MB`, in bytes; shared by every clone, so a change applies at once.
+    pub fn set_memory_budget(&self, bytes: u64) {
+        self.memory.set_capacity(bytes);
+    }
+
+    /// (capacity, used) of the memory budget, in bytes.
+    pub fn memory_budget_usage(&self) -> (u64, u64) {
+        self.memory.usage()
+    }
+
+    /// Waits until `weight` bytes of reply fit in the memory budget; hold the permit while they are
+    /// in memory.
+    pub async fn memory_permit(&self, weight: u64) -> MemoryPermit {
+        self.memory.acquire(weight).await
     }
 
     /// Waits for a slot for a request to `url` (upstream, probe or image download); hold the permit

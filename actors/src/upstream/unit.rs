@@ -146,6 +146,10 @@ async fn execute(
     // The wait for a connection slot counts as waiting for the upstream.
     let slot = transport.outbound_permit(&slot_for).await;
     let response = call.send().await.map_err(|e| UnitFailure::Error(describe(e)))?;
+    // The reply, then at most one image of the task's budget, are held in memory until it is written.
+    let reply_bytes =
+        response.content_length().map_or(spec.max_upstream_json_bytes, |n| n.min(spec.max_upstream_json_bytes));
+    let _memory = transport.memory_permit(reply_bytes.saturating_add(spec.max_task_image_bytes)).await;
     let status = response.status().as_u16();
     let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let text = read_text(response, spec.max_upstream_json_bytes, "Upstream JSON response").await?;
