@@ -145,6 +145,13 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
         let endpoint = routes(self.state.clone());
         tracing::info!(address = %self.address, "GPT Image Panel listening");
+        let sse = self.state.sse_limiter.clone();
+        // Live streams never end by themselves: end them, so open tabs do not hold the stop for the
+        // whole grace period (they reconnect to the next start).
+        let shutdown = async move {
+            shutdown.await;
+            sse.close_all();
+        };
         let result = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(Duration::from_secs(10)))
             .await;

@@ -1,7 +1,7 @@
 //! Server-Sent Events plumbing shared by every live stream: subscriber limits (global and per client
 //! IP, released when a stream ends) and a writer that frames events, sends `retry:` once and a
-//! `: keep-alive` comment after 15 s of silence, and stops at the connection's TTL or when the client
-//! goes away.
+//! `: keep-alive` comment after 15 s of silence, and stops at the connection's TTL, when the client
+//! goes away, or when the server shuts down (so a stop does not wait out the grace period for them).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,16 +9,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use poem::Body;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Milliseconds a browser waits before reconnecting.
 pub const RETRY_MS: u64 = 3000;
 
-#[derive(Default)]
 pub struct SseLimiter {
     open: Mutex<(usize, HashMap<String, usize>)>,
+    /// Set once, at shutdown: every stream ends.
+    closing: watch::Sender<bool>,
+}
+
+impl Default for SseLimiter {
+    fn default() -> Self {
+        SseLimiter { open: Mutex::default(), closing: watch::Sender::new(false) }
+    }
 }
 
 /// One open stream; dropping it frees the slot.
@@ -37,6 +44,11 @@ impl SseLimiter {
         open.0 += 1;
         open.1.insert(client.to_string(), for_client + 1);
         Some(SseSlot { limiter: self.clone(), client: client.to_string() })
+    }
+
+    /// Ends every open stream, and any opened after; called at shutdown.
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
     }
 
     pub fn open_count(&self) -> usize {
@@ -61,6 +73,7 @@ impl Drop for SseSlot {
 pub struct SseWriter {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     deadline: Instant,
+    closing: watch::Receiver<bool>,
 }
 
 /// Why a stream stopped writing.
@@ -68,6 +81,7 @@ pub struct SseWriter {
 pub enum Stop {
     ClientGone,
     Expired,
+    ShuttingDown,
 }
 
 impl SseWriter {
@@ -89,6 +103,9 @@ impl SseWriter {
     pub async fn wait<T>(&mut self, next: impl std::future::Future<Output = T>) -> Result<T, Stop> {
         tokio::pin!(next);
         loop {
+            if *self.closing.borrow() {
+                return Err(Stop::ShuttingDown);
+            }
             let now = Instant::now();
             if now >= self.deadline {
                 return Err(Stop::Expired);
@@ -102,6 +119,7 @@ impl SseWriter {
                     }
                 }
                 () = self.tx.closed() => return Err(Stop::ClientGone),
+                _ = self.closing.changed() => {}
             }
         }
     }
@@ -116,8 +134,9 @@ where
 {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
+        let closing = slot.limiter.closing.subscribe();
         let _slot = slot;
-        let mut writer = SseWriter { tx, deadline: Instant::now() + ttl };
+        let mut writer = SseWriter { tx, deadline: Instant::now() + ttl, closing };
         if writer.send(format!("retry: {RETRY_MS}\n\n")).await.is_ok() {
             let _ = produce(writer).await;
         }

@@ -319,3 +319,40 @@ async fn healthcheck_passes_only_while_the_server_answers() {
     assert!(!closed.status.success());
     assert!(String::from_utf8_lossy(&closed.stderr).contains("unhealthy: cannot connect"));
 }
+
+/// SIGTERM while a browser tab holds the jobs feed open: the stream ends cleanly (its body completes,
+/// so the tab reconnects to the next start) and the process exits successfully.
+#[tokio::test]
+async fn a_stop_ends_open_live_streams() {
+    crate::helpers::install_crypto();
+    let dir = tempfile::tempdir().unwrap();
+    let panel = RunningPanel::start(dir.path(), &[("ACCESS_KEY", "stop-test-key-0123456789")]).await;
+    assert!(panel.healthy().await);
+    let unlock = panel.unlock("stop-test-key-0123456789").await;
+    let cookie = unlock.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let mut feed = panel
+        .client
+        .get(format!("{}/api/generate/jobs/events", panel.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    let mut seen = String::new();
+    while !seen.contains("event: jobs") {
+        let chunk = feed.chunk().await.unwrap().expect("the feed sends the current list first");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
+    let rest = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        while let Some(chunk) = feed.chunk().await? {
+            rest.extend_from_slice(&chunk);
+        }
+        Ok::<_, reqwest::Error>(rest)
+    });
+    let status = panel.stop().await;
+    assert!(status.success(), "graceful shutdown: {status}");
+    let rest = rest.await.unwrap();
+    assert!(rest.is_ok(), "the stream ended with a complete body, not a cut connection: {rest:?}");
+}
