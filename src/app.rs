@@ -60,10 +60,9 @@ impl Application {
         let boot = Config::from_raw(&RawSettings::resolve(&env, &Default::default())).context("invalid setting")?;
         let db = store::open(&boot.data_dir, &boot.database_file).await.context("cannot open the database")?;
         let overrides = settings_overrides::all(&db).await.context("cannot read settings overrides")?;
-        let effective = Config::from_raw(&RawSettings::resolve(&env, &overrides)).context("invalid setting")?;
-        let generated_key = access_key_fallback(&effective)?;
         sync_env_values(&db, &env).await?;
-        let settings = Arc::new(SettingsHandle::new(env, &overrides, generated_key).context("invalid setting")?);
+        let key_file = boot.data_dir.join("access_key");
+        let settings = Arc::new(SettingsHandle::new(env, &overrides, key_file).context("invalid setting")?);
         let config = settings.current();
         announce(&config, &settings);
         for dir in [&config.images_dir, &config.thumbnails_dir] {
@@ -176,34 +175,14 @@ async fn sync_env_values(db: &DatabaseConnection, env: &EnvSnapshot) -> anyhow::
 }
 
 /// A2: with no `ACCESS_KEY` and no explicit opt-out, a random key is created once in the data dir.
-fn access_key_fallback(config: &Config) -> anyhow::Result<Option<String>> {
-    if config.access_key.is_some() || config.allow_unauthenticated {
-        return Ok(None);
-    }
-    let path = config.data_dir.join("access_key");
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && !existing.trim().is_empty()
-    {
-        return Ok(Some(existing.trim().to_string()));
-    }
-    use base64::Engine as _;
-    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
-    store::private_file(&path)?;
-    std::fs::write(&path, format!("{key}\n")).context("cannot store the generated access key")?;
-    Ok(Some(key))
-}
-
 fn announce(config: &Config, settings: &SettingsHandle) {
     if config.access_key.is_none() {
         tracing::error!(
             "SECURITY: ALLOW_UNAUTHENTICATED=true and ACCESS_KEY is unset. All non-health API routes are running \
              without authentication. Set ACCESS_KEY to protect the panel."
         );
-    } else if settings.raw().get("ACCESS_KEY").trim().is_empty() {
-        let path = config.data_dir.join("access_key");
-        // Printed once per start so the owner can unlock the panel; never written to the log.
-        println!("ACCESS_KEY is not set; unlock the panel with the generated key stored in {}:", path.display());
-        println!("  {}", config.access_key.as_deref().unwrap_or_default());
+    } else if settings.uses_generated_key() {
+        crate::settings::announce_generated_key(config, settings.fallback_key_file());
     }
     for name in settings.raw().ignored_but_set() {
         tracing::info!(setting = name, "setting has no effect in this server and is ignored");

@@ -4,30 +4,38 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use super::fallback_key::FallbackKey;
 use super::{Config, Effect, EnvSnapshot, RawSettings, SettingError, TABLE};
 
 pub struct SettingsHandle {
     env: EnvSnapshot,
-    /// A2: the key generated at first start when no `ACCESS_KEY` is configured.
-    generated_access_key: Option<String>,
+    /// A2: the key used whenever no `ACCESS_KEY` is configured and the gate is on.
+    fallback_key: FallbackKey,
     /// Overrides as they were at start: settings that need a restart keep these until then.
     startup_overrides: HashMap<String, String>,
     current: RwLock<(Arc<RawSettings>, Arc<Config>)>,
 }
 
 impl SettingsHandle {
+    /// `fallback_key_file`: `DATA_DIR/access_key`.
     pub fn new(
         env: EnvSnapshot,
         overrides: &HashMap<String, String>,
-        generated_access_key: Option<String>,
+        fallback_key_file: std::path::PathBuf,
     ) -> Result<Self, SettingError> {
-        let (raw, config) = derive(&env, overrides, generated_access_key.as_deref())?;
+        let fallback_key = FallbackKey::new(fallback_key_file);
+        let (raw, config) = derive(&env, overrides, &fallback_key)?;
         Ok(SettingsHandle {
             env,
-            generated_access_key,
+            fallback_key,
             startup_overrides: overrides.clone(),
             current: RwLock::new((raw, config)),
         })
+    }
+
+    /// Where the generated key is kept.
+    pub fn fallback_key_file(&self) -> &std::path::Path {
+        self.fallback_key.path()
     }
 
     pub fn current(&self) -> Arc<Config> {
@@ -44,7 +52,7 @@ impl SettingsHandle {
 
     /// Checks that stored `overrides` make a valid configuration, without applying anything.
     pub fn validate(&self, overrides: &HashMap<String, String>) -> Result<(), SettingError> {
-        derive(&self.env, overrides, self.generated_access_key.as_deref()).map(|_| ())
+        derive(&self.env, overrides, &self.fallback_key).map(|_| ())
     }
 
     /// Applies changed overrides: hot-reloadable settings take the new values at once, the others
@@ -57,21 +65,31 @@ impl SettingsHandle {
                 source.get(def.name).map(|value| (def.name.to_string(), value.clone()))
             })
             .collect();
-        let next = derive(&self.env, &running, self.generated_access_key.as_deref())?;
+        let next = derive(&self.env, &running, &self.fallback_key)?;
+        let was_generated = self.uses_generated_key();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
+        if !was_generated && self.uses_generated_key() {
+            super::announce_generated_key(&self.current(), self.fallback_key.path());
+        }
         Ok(())
+    }
+
+    /// Whether the gate's key is the generated one (no `ACCESS_KEY` configured).
+    pub fn uses_generated_key(&self) -> bool {
+        self.current().access_key.is_some() && self.raw().get("ACCESS_KEY").trim().is_empty()
     }
 }
 
 fn derive(
     env: &EnvSnapshot,
     overrides: &HashMap<String, String>,
-    generated_access_key: Option<&str>,
+    fallback_key: &FallbackKey,
 ) -> Result<(Arc<RawSettings>, Arc<Config>), SettingError> {
     let raw = RawSettings::resolve(env, overrides);
     let mut config = Config::from_raw(&raw)?;
+    // The gate is never open by accident: without a configured key it uses the generated one.
     if config.access_key.is_none() && !config.allow_unauthenticated {
-        config.access_key = generated_access_key.map(str::to_string);
+        config.access_key = Some(fallback_key.get()?);
     }
     Ok((Arc::new(raw), Arc::new(config)))
 }

@@ -1,6 +1,7 @@
 //! Settings: the declarative table, where each value comes from, and the typed `Config` the server uses.
 
 mod config;
+mod fallback_key;
 mod generated;
 mod handle;
 pub mod panel;
@@ -14,6 +15,13 @@ pub use table::{Effect, Group, Kind, SettingDef, TABLE, find};
 
 use std::collections::HashMap;
 use std::path::Path;
+
+/// Prints the generated key to stdout (never to the log) so the owner can unlock the panel: at
+/// start, and when a run-time change puts it in use.
+pub fn announce_generated_key(config: &Config, path: &Path) {
+    println!("ACCESS_KEY is not set; unlock the panel with the generated key stored in {}:", path.display());
+    println!("  {}", config.access_key.as_deref().unwrap_or_default());
+}
 
 /// Where a setting's current value came from, in priority order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -186,3 +186,30 @@ async fn age_failures(app: &TestApp, seconds: i64) {
         (chrono::Utc::now() - chrono::Duration::seconds(seconds)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     app.state.db.execute_unprepared(&format!("UPDATE access_failures SET last_failed_at = '{past}'")).await.unwrap();
 }
+
+/// `ALLOW_UNAUTHENTICATED` (at once) turned off while no `ACCESS_KEY` is configured: the gate closes
+/// at once with the generated key (made then, stored 0600), never stays open for want of a key.
+#[tokio::test]
+async fn closing_an_open_panel_at_run_time_uses_the_generated_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app_with(&[("ACCESS_KEY", ""), ("ALLOW_UNAUTHENTICATED", "true")]).await;
+    assert_eq!(app.get("/api/version").await.status(), 200);
+    let key_file = app.data_dir().join("access_key");
+    assert!(!key_file.exists());
+
+    let closed = app
+        .same_origin(Method::PUT, "/api/settings/overall-config")
+        .json(&json!({"updates": [{"name": "ALLOW_UNAUTHENTICATED", "value": false}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    assert_eq!(app.get("/api/version").await.status(), 401, "the gate is on");
+    let status: serde_json::Value = app.get("/api/access/status").await.json().await.unwrap();
+    assert_eq!(status["authenticated"], false);
+    let key = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    assert!(key.len() >= 32, "{key}");
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(app.post_access("not-the-key").await.status(), 401);
+    assert_eq!(app.post_access(&key).await.status(), 200);
+}
