@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use panel_actors::exporter::ExportSettings;
 use panel_actors::importer::ImportSettings;
+use panel_actors::live_settings::{LiveSettings, LiveValues};
 use panel_actors::store::{self, settings_overrides};
 use panel_actors::thumbnailer::ThumbnailSettings;
 use panel_actors::upkeep::UpkeepSettings;
@@ -72,7 +73,6 @@ impl Application {
         let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?
             .with_s3_ca_bundle(settings.env().get("AWS_CA_BUNDLE"))?
             .with_connection_limits(config.connection_limit, config.connection_limit_per_host);
-        transport.set_memory_budget(config.upstream_memory_budget_bytes);
         let http = transport.plain_client()?;
         let staging_dir = config.data_dir.join("edit-sources");
         store::private_dir(&staging_dir)?;
@@ -103,7 +103,6 @@ impl Application {
                 images_dir: config.images_dir.clone(),
                 thumbnails_dir: config.thumbnails_dir.clone(),
                 exports_dir: config.data_dir.join("exports"),
-                version: crate::version_check::current_version(&config),
             },
             imports: ImportSettings {
                 images_dir: config.images_dir.clone(),
@@ -114,6 +113,7 @@ impl Application {
                 db: db.clone(),
                 settings: settings.clone(),
             }),
+            live: Arc::new(LiveSettings::new(live_values(&config))),
         };
         let engine = Engine::start(deps).await?;
         let acceptor = bind(&config).await?;
@@ -130,6 +130,7 @@ impl Application {
             metrics,
             import_uploads: Arc::default(),
         });
+        state.apply_running_settings();
         Ok(Application { address, acceptor, state })
     }
 
@@ -157,6 +158,26 @@ impl Application {
         self.state.engine.shutdown().await;
         self.state.db.clone().close().await.ok();
         result
+    }
+}
+
+/// What the engine reads as it runs, from the current configuration.
+fn live_values(config: &Config) -> LiveValues {
+    LiveValues {
+        max_active_units: config.max_active_jobs,
+        history_keep: config.job_history_max_rows,
+        max_image_pixels: config.max_image_pixels,
+        version: crate::version_check::current_version(config),
+    }
+}
+
+impl AppState {
+    /// Hands the current values of the hot-reloadable settings that running parts hold (the engine's
+    /// actors, the upstream memory budget) to them; called at start and after every reload.
+    pub fn apply_running_settings(&self) {
+        let config = self.settings.current();
+        self.transport.set_memory_budget(config.upstream_memory_budget_bytes);
+        self.engine.apply_live(live_values(&config));
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::job_feed::{JobFeed, JobFrame, sse_frame};
 use crate::job_rows::{aggregate, completed_message, failed_stage, gallery_row, is_edit, starting_stage};
+use crate::live_settings::LiveSettings;
 pub use crate::store::jobs::Admission;
 use crate::store::jobs::{self, JobRow, UnitRow, now};
 use crate::supervisor::ChildSlot;
@@ -44,8 +45,6 @@ pub struct Admit {
     pub spec: UnitSpec,
     /// Active plus queued image units allowed in total.
     pub capacity: u64,
-    pub max_active: usize,
-    pub history_keep: u64,
     /// Where to announce the finished job, if anywhere.
     pub webhook: Option<(WebhookPlan, PayloadBuilder)>,
     /// Staged edit sources to reserve (their files live in `staging_dir`).
@@ -58,8 +57,6 @@ pub struct Enqueued {
     pub job: JobRow,
     pub units: Vec<UnitRow>,
     pub spec: UnitSpec,
-    pub max_active: usize,
-    pub history_keep: u64,
     pub webhook: Option<(WebhookPlan, PayloadBuilder)>,
 }
 
@@ -90,6 +87,8 @@ pub enum DispatcherMsg {
     Flush,
     /// Publishes the active-jobs list after a debounce.
     PublishList,
+    /// The live settings changed: a raised unit limit starts queued units now.
+    LimitsChanged,
 }
 
 pub struct UnitOutcome {
@@ -108,6 +107,7 @@ pub struct DispatcherArgs {
     pub renderer: JobRenderer,
     pub webhooks: Arc<ChildSlot<WebhookMsg>>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub live: Arc<LiveSettings>,
 }
 
 type UnitKey = (String, i64);
@@ -139,8 +139,7 @@ pub struct DispatcherState {
     running: HashMap<UnitKey, JoinHandle<()>>,
     flush_scheduled: bool,
     list_scheduled: bool,
-    max_active: usize,
-    history_keep: u64,
+    settings: Arc<LiveSettings>,
 }
 
 pub struct Dispatcher;
@@ -186,8 +185,7 @@ impl Actor for Dispatcher {
             running: HashMap::new(),
             flush_scheduled: false,
             list_scheduled: false,
-            max_active: 2,
-            history_keep: 1000,
+            settings: args.live,
         })
     }
 
@@ -226,6 +224,7 @@ impl Actor for Dispatcher {
                 state.list_scheduled = false;
                 state.publish_list();
             }
+            DispatcherMsg::LimitsChanged => state.start_units(&myself),
         }
         Ok(())
     }
@@ -241,8 +240,6 @@ impl Actor for Dispatcher {
 
 impl DispatcherState {
     fn enqueue(&mut self, enqueued: Enqueued, myself: &ActorRef<DispatcherMsg>) {
-        self.max_active = enqueued.max_active.max(1);
-        self.history_keep = enqueued.history_keep;
         let job_id = enqueued.job.id.clone();
         if let Some(hook) = enqueued.webhook {
             self.hooks.insert(job_id.clone(), hook);
@@ -262,7 +259,7 @@ impl DispatcherState {
 
     /// Starts queued units while there is room.
     fn start_units(&mut self, myself: &ActorRef<DispatcherMsg>) {
-        while self.running.len() < self.max_active {
+        while self.running.len() < self.settings.max_active_units() {
             let Some((job_id, index)) = self.queue.pop_front() else { break };
             let Some(live) = self.live.get_mut(&job_id) else { continue };
             let stamp = now();
@@ -440,7 +437,7 @@ impl DispatcherState {
             self.count_ended(&job);
             self.announce(&job, &units);
             self.remove_staged(released);
-            if let Err(err) = jobs::trim_history(&self.db, self.history_keep).await {
+            if let Err(err) = jobs::trim_history(&self.db, self.settings.history_keep()).await {
                 tracing::warn!(error = %err, "could not trim the job history");
             }
         }
@@ -500,7 +497,7 @@ impl DispatcherState {
             live.job_dirty = false;
             live.dirty_units.clear();
         }
-        if let Err(err) = jobs::trim_history(&self.db, self.history_keep).await {
+        if let Err(err) = jobs::trim_history(&self.db, self.settings.history_keep()).await {
             tracing::warn!(error = %err, "could not trim the job history");
         }
         self.publish_job(job_id, myself, LIST_DEBOUNCE_URGENT);

@@ -19,6 +19,7 @@ use crate::archive::export_plan::{Plan, PlanFiles, PlanInputs, PlanProgress, Sel
 use crate::archive::export_write::{write_archive, write_while_planned};
 use crate::archive::zip_writer::DosTime;
 use crate::gallery_feed::GalleryFeed;
+use crate::live_settings::LiveSettings;
 use crate::store::gallery::{self, GalleryFilter};
 use crate::store::gallery_jobs::{self, GalleryJob};
 use crate::store::time::to_db;
@@ -41,8 +42,6 @@ pub struct ExportSettings {
     pub images_dir: PathBuf,
     pub thumbnails_dir: PathBuf,
     pub exports_dir: PathBuf,
-    /// The panel's version, written into the metadata.
-    pub version: String,
 }
 
 /// Why an export request was refused.
@@ -121,6 +120,7 @@ pub enum Update {
 pub struct ExporterState {
     db: DatabaseConnection,
     settings: ExportSettings,
+    live: Arc<LiveSettings>,
     feed: Arc<GalleryFeed>,
     /// Jobs that hold a slot: reserved, queued or running.
     active: HashMap<String, Active>,
@@ -138,15 +138,15 @@ pub struct Exporter;
 impl Actor for Exporter {
     type Msg = ExporterMsg;
     type State = ExporterState;
-    type Arguments = (DatabaseConnection, ExportSettings, Arc<GalleryFeed>);
+    type Arguments = (DatabaseConnection, ExportSettings, Arc<GalleryFeed>, Arc<LiveSettings>);
 
     async fn pre_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        (db, settings, feed): Self::Arguments,
+        (db, settings, feed, live): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         crate::store::private_dir(&settings.exports_dir)?;
-        let state = ExporterState { db, settings, feed, active: HashMap::new() };
+        let state = ExporterState { db, settings, live, feed, active: HashMap::new() };
         state.recover().await;
         myself.send_interval(SWEEP_EVERY, || ExporterMsg::Sweep);
         Ok(state)
@@ -360,6 +360,7 @@ impl ExporterState {
             tracked: job.kind == "export",
             db: self.db.clone(),
             settings: self.settings.clone(),
+            version: self.live.version(),
             me: myself.clone(),
         };
         tokio::spawn(run.execute(selection, sink));
@@ -481,6 +482,8 @@ struct Run {
     tracked: bool,
     db: DatabaseConnection,
     settings: ExportSettings,
+    /// `APP_VERSION` when the export started, written into the metadata.
+    version: String,
     me: ActorRef<ExporterMsg>,
 }
 
@@ -557,7 +560,7 @@ impl Run {
             thumbnails_dir: &self.settings.thumbnails_dir,
             files: files.clone(),
             exported_at: &shown_at,
-            version: &self.settings.version,
+            version: &self.version,
             live: None,
         };
         let tx = match sink {

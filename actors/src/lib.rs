@@ -10,6 +10,7 @@ pub mod hex;
 pub mod importer;
 pub mod job_feed;
 pub mod job_rows;
+pub mod live_settings;
 pub mod media;
 pub mod metrics;
 pub mod r2;

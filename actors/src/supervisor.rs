@@ -14,6 +14,7 @@ use crate::exporter::{ExportRequest, ExportSettings, Exporter, ExporterMsg, Refu
 use crate::gallery_feed::GalleryFeed;
 use crate::importer::{ImportEnded, ImportRefusal, ImportSettings, ImportStart, Importer, ImporterMsg};
 use crate::job_feed::JobFeed;
+use crate::live_settings::{LiveSettings, LiveValues};
 use crate::r2_syncer::{R2Syncer, SyncRefusal, SyncRequest, SyncSettings, SyncTarget, SyncerDeps, SyncerMsg};
 use crate::store::gallery_jobs::GalleryJob;
 use crate::store::jobs;
@@ -89,6 +90,8 @@ pub struct EngineDeps {
     pub gallery_feed: Arc<GalleryFeed>,
     /// The R2 backup settings as they are when a sync or the schedule needs them.
     pub sync_settings: Arc<dyn SyncSettings>,
+    /// Settings the actors read as they run (`Engine::apply_live` changes them).
+    pub live: Arc<LiveSettings>,
 }
 
 /// The children's current references, handed to `Engine` once the supervisor is up.
@@ -107,7 +110,7 @@ impl Supervisor {
         myself: &ActorRef<SupervisorMsg>,
         deps: &EngineDeps,
     ) -> Result<ActorRef<ExporterMsg>, ActorProcessingErr> {
-        let args = (deps.db.clone(), deps.exports.clone(), deps.gallery_feed.clone());
+        let args = (deps.db.clone(), deps.exports.clone(), deps.gallery_feed.clone(), deps.live.clone());
         let (actor, _) = Actor::spawn_linked(None, Exporter, args, myself.get_cell()).await?;
         Ok(actor)
     }
@@ -147,7 +150,7 @@ impl Supervisor {
         myself: &ActorRef<SupervisorMsg>,
         deps: &EngineDeps,
     ) -> Result<ActorRef<ThumbnailerMsg>, ActorProcessingErr> {
-        let args = (deps.db.clone(), deps.thumbnails.clone());
+        let args = (deps.db.clone(), deps.thumbnails.clone(), deps.live.clone());
         let (actor, _) = Actor::spawn_linked(None, Thumbnailer, args, myself.get_cell()).await?;
         Ok(actor)
     }
@@ -184,6 +187,7 @@ impl Supervisor {
             renderer: deps.renderer.clone(),
             webhooks: webhooks.clone(),
             metrics: deps.metrics.clone(),
+            live: deps.live.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, Dispatcher, args, myself.get_cell()).await?;
         Ok(actor)
@@ -294,6 +298,7 @@ pub struct Engine {
     metrics: Arc<crate::metrics::Metrics>,
     feed: Arc<JobFeed>,
     gallery_feed: Arc<GalleryFeed>,
+    live: Arc<LiveSettings>,
     /// Test hook: the next admission fails right after its transaction committed.
     fail_next_handoff: Arc<AtomicBool>,
 }
@@ -302,7 +307,7 @@ impl Engine {
     pub async fn start(deps: EngineDeps) -> Result<Engine, EngineError> {
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let (db, metrics, feed) = (deps.db.clone(), deps.metrics.clone(), deps.feed.clone());
-        let gallery_feed = deps.gallery_feed.clone();
+        let (gallery_feed, live) = (deps.gallery_feed.clone(), deps.live.clone());
         let (supervisor, _) = Actor::spawn(None, Supervisor, (deps, ready_tx.into()))
             .await
             .map_err(|e| EngineError::Start(e.to_string()))?;
@@ -318,8 +323,16 @@ impl Engine {
             metrics,
             feed,
             gallery_feed,
+            live,
             fail_next_handoff: Arc::default(),
         })
+    }
+
+    /// New values for the settings the actors read as they run; a raised unit limit starts queued
+    /// units at once.
+    pub fn apply_live(&self, values: LiveValues) {
+        self.live.set(values);
+        let _ = self.dispatcher.get().cast(DispatcherMsg::LimitsChanged);
     }
 
     /// Tells the thumbnailer that the queue has work.
@@ -344,7 +357,7 @@ impl Engine {
     }
 
     async fn admit_now(&self, admit: Admit) -> Result<Admission, EngineError> {
-        let Admit { job, spec, capacity, max_active, history_keep, webhook, sources, max_pending_source_bytes } = admit;
+        let Admit { job, spec, capacity, webhook, sources, max_pending_source_bytes } = admit;
         let job_id = job.id.clone();
         let kind = if job.operation == "edit" { "edit" } else { "generation" };
         let units = jobs::queued_units(&job);
@@ -364,7 +377,7 @@ impl Engine {
                 _ => return self.withdraw(&job_id, &err.to_string()).await,
             },
         }
-        let enqueued = Enqueued { job, units, spec, max_active, history_keep, webhook };
+        let enqueued = Enqueued { job, units, spec, webhook };
         let handed = if self.fail_next_handoff.swap(false, Ordering::SeqCst) {
             Err("injected hand-off failure".to_string())
         } else {
@@ -582,7 +595,6 @@ mod tests {
                     images_dir: dir.path().join("images"),
                     thumbnails_dir: dir.path().join("images/thumbs"),
                     exports_dir: dir.path().join("data/exports"),
-                    version: "test".into(),
                 },
                 imports: ImportSettings {
                     images_dir: dir.path().join("images"),
@@ -590,6 +602,7 @@ mod tests {
                 },
                 gallery_feed: Default::default(),
                 sync_settings: Arc::new(crate::r2_syncer::Disabled),
+                live: Default::default(),
             })
             .await
             .unwrap(),

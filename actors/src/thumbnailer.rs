@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use image::DynamicImage;
 
+use crate::live_settings::LiveSettings;
 use crate::media::shrink::{Preview, fit_within};
 use crate::media::thumbs::thumbnail_name;
 
@@ -28,6 +29,7 @@ pub struct ThumbnailSettings {
     pub images_dir: PathBuf,
     pub thumbnails_dir: PathBuf,
     pub max_side: u32,
+    /// `MAX_IMAGE_PIXELS` for this render; the thumbnailer takes the live value for each one.
     pub max_pixels: u64,
     pub concurrency: usize,
 }
@@ -49,6 +51,7 @@ pub enum ThumbnailerMsg {
 pub struct ThumbnailerState {
     db: DatabaseConnection,
     settings: ThumbnailSettings,
+    live: Arc<LiveSettings>,
     running: HashSet<String>,
     previews: HashMap<String, Arc<Preview>>,
     preview_bytes: usize,
@@ -59,16 +62,16 @@ pub struct Thumbnailer;
 impl Actor for Thumbnailer {
     type Msg = ThumbnailerMsg;
     type State = ThumbnailerState;
-    type Arguments = (DatabaseConnection, ThumbnailSettings);
+    type Arguments = (DatabaseConnection, ThumbnailSettings, Arc<LiveSettings>);
 
     async fn pre_start(
         &self,
         myself: ActorRef<Self::Msg>,
-        (db, settings): Self::Arguments,
+        (db, settings, live): Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
         let _ = std::fs::create_dir_all(&settings.thumbnails_dir);
         let _ = myself.cast(ThumbnailerMsg::Kick);
-        Ok(ThumbnailerState { db, settings, running: HashSet::new(), previews: HashMap::new(), preview_bytes: 0 })
+        Ok(ThumbnailerState { db, settings, live, running: HashSet::new(), previews: HashMap::new(), preview_bytes: 0 })
     }
 
     async fn handle(
@@ -134,7 +137,8 @@ impl ThumbnailerState {
             if self.running.len() >= self.settings.concurrency.max(1) || !self.running.insert(filename.clone()) {
                 continue;
             }
-            let settings = self.settings.clone();
+            let mut settings = self.settings.clone();
+            settings.max_pixels = self.live.max_image_pixels();
             let preview = self.take_preview(&filename);
             let me = myself.clone();
             tokio::task::spawn_blocking(move || {

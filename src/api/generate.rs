@@ -238,8 +238,6 @@ pub async fn admit_job(
         job,
         spec,
         capacity: config.max_active_jobs as u64 + config.max_queued_jobs,
-        max_active: config.max_active_jobs,
-        history_keep: config.job_history_max_rows,
         webhook,
         sources: reservations,
         max_pending_source_bytes: Some(config.max_pending_edit_source_bytes).filter(|b| *b > 0),

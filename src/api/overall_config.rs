@@ -304,7 +304,7 @@ impl OverallConfigApi {
         state.settings.validate(&stored).map_err(|e| ApiError::validation(e.to_string()))?;
         store::apply(&state.db, &sets, &clears).await.map_err(store_failed)?;
         state.settings.reload(&stored).map_err(|e| ApiError::validation(e.to_string()))?;
-        state.transport.set_memory_budget(state.settings.current().upstream_memory_budget_bytes);
+        state.apply_running_settings();
         Ok(Json(snapshot(&state, restart_required_names).await?))
     }
 }

@@ -328,3 +328,30 @@ async fn a_blank_selection_token_counts_as_none() {
         wait_for_end(&app, &cookie, &format!("/api/gallery/export-jobs/{}", job["job_id"].as_str().unwrap())).await;
     }
 }
+
+/// `APP_VERSION` (at once): an export started after the change names the new version in both
+/// metadata files.
+#[tokio::test]
+async fn exports_name_the_version_set_at_run_time() {
+    let app = spawn_app_with(&[("APP_VERSION", "v1.0.0")]).await;
+    let cookie = app.unlock().await;
+    seed(&app, "one.png", b"image bytes", "2026-11-01T08:00:00.000000Z").await;
+    let saved = api(
+        &app,
+        &cookie,
+        Method::PUT,
+        "/api/settings/overall-config",
+        Some(json!({"updates": [{"name": "APP_VERSION", "value": "v9.8.7"}]})),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let archive = app.get_with_cookie("/api/download-all", &cookie).await.bytes().await.unwrap();
+    let metadata: Vec<(String, Vec<u8>)> =
+        members(&archive).into_iter().filter(|(name, _)| name.starts_with("metadata.")).collect();
+    assert_eq!(metadata.len(), 2, "both metadata files");
+    for (name, bytes) in metadata {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains(r#""app":{"name":"#) && text.contains(r#""version":"v9.8.7""#), "{name}: {text}");
+        assert!(!text.contains("v1.0.0"), "{name}");
+    }
+}

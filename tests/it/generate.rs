@@ -584,3 +584,27 @@ async fn the_memory_budget_applies_at_once() {
     assert_eq!(mock.max_downloads_in_flight(), 2, "3 MB holds both");
     assert_eq!(budget_gauges().await, (3.0 * 1_048_576.0, 0.0));
 }
+
+/// `MAX_ACTIVE_GENERATE_JOBS` (at once): raised while a unit runs and another waits, the waiting one
+/// starts at once, without waiting for a new submission or the running unit's end.
+#[tokio::test]
+async fn raising_the_unit_limit_starts_waiting_units_at_once() {
+    let (app, cookie, mock) = generation_app(&[("MAX_ACTIVE_GENERATE_JOBS", "1")]).await;
+    mock.set_delay(Duration::from_millis(1500));
+    let first = start(&app, &cookie, json!({"prompt": "one"})).await;
+    let second = start(&app, &cookie, json!({"prompt": "two"})).await;
+    assert_eq!(job(&app, &cookie, &second).await["status"], "queued");
+    let saved = api(
+        &app,
+        &cookie,
+        Method::PUT,
+        "/api/settings/overall-config",
+        Some(json!({"updates": [{"name": "MAX_ACTIVE_GENERATE_JOBS", "value": 2}]})),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    for id in [first, second] {
+        assert_eq!(finished(&app, &cookie, &id).await["status"], "success");
+    }
+    assert_eq!(mock.max_in_flight(), 2, "the waiting unit reached the upstream while the first ran");
+}

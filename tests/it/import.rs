@@ -546,3 +546,35 @@ async fn two_thousand_images_round_trip_with_the_documented_limits_raised() {
         app.get_with_cookie("/api/gallery?favorite=true&page_size=1", &cookie).await.json().await.unwrap();
     assert_eq!(favorites["total"], 286);
 }
+
+/// `MAX_IMAGE_PIXELS` (at once): raised at run time, an image over the start-time limit is imported
+/// and gets its thumbnail (decoded from the file under the new limit).
+#[tokio::test]
+async fn a_raised_pixel_limit_applies_to_imports_and_their_thumbnails() {
+    let app = spawn_app_with(&[("MAX_IMAGE_PIXELS", "100")]).await;
+    let cookie = app.unlock().await;
+    let saved = api(
+        &app,
+        &cookie,
+        Method::PUT,
+        "/api/settings/overall-config",
+        Some(serde_json::json!({"updates": [{"name": "MAX_IMAGE_PIXELS", "value": 10000}]})),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    let metadata = ndjson(&[serde_json::json!({"filename": "wide.png"})]);
+    let archive = stored_zip(&[("images/wide.png", &png(7, 32)), ("metadata.ndjson", &metadata)]);
+    let imported: Value = upload(&app, &cookie, "", archive).await.json().await.unwrap();
+    assert_eq!(imported["imported"], 1, "32×32 is within the new limit: {imported}");
+    let filename = gallery_items(&app, &cookie).await[0]["filename"].as_str().unwrap().to_string();
+    let thumbnail = format!("/api/thumb/{filename}");
+    let mut made = false;
+    for _ in 0..300 {
+        if app.get_with_cookie(&thumbnail, &cookie).await.status() == 200 {
+            made = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(made, "the thumbnail is decoded under the new limit");
+}
