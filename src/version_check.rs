@@ -47,15 +47,23 @@ impl VersionCheck {
             return LatestVersion::unknown();
         }
         let mut cache = self.cache.lock().await;
-        let repo = config.github_repo.clone();
-        let fresh = cache.get(&repo).filter(|hit| hit.at.elapsed() < config.version_check_cache);
+        // Per repo and per source, so a changed lookup URL or branch is asked at once.
+        let key = [
+            &config.github_repo,
+            &config.version_check_api_base,
+            &config.version_check_raw_base,
+            &config.version_check_branch,
+        ]
+        .map(|part| part.to_string())
+        .join("\n");
+        let fresh = cache.get(&key).filter(|hit| hit.at.elapsed() < config.version_check_cache);
         let (latest, checked_at) = match fresh {
             Some(hit) => (hit.latest.clone(), hit.checked_at.clone()),
             None => match self.fetch(config).await {
                 Some(latest) => {
                     let checked_at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, false);
                     cache.insert(
-                        repo,
+                        key,
                         Cached { latest: latest.clone(), checked_at: checked_at.clone(), at: Instant::now() },
                     );
                     (latest, checked_at)

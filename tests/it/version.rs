@@ -100,3 +100,30 @@ async fn the_raw_version_file_is_the_fallback_and_failures_are_not_cached() {
     get_json(&app, "/api/version/latest").await;
     assert_eq!(missing.release_calls(), 2, "failures are retried, not cached");
 }
+
+/// `VERSION_CHECK_API_BASE_URL` (at once): a cached answer belongs to the source it came from, so a
+/// changed source is asked at the next look, not after the cache runs out.
+#[tokio::test]
+async fn a_changed_lookup_source_is_asked_at_once() {
+    let old = MockGithub::start(Some("v1.0.0"), None).await;
+    let new = MockGithub::start(Some("v7.0.0"), None).await;
+    let app = spawn_app_with(&[
+        ("ENABLE_VERSION_CHECK", "true"),
+        ("VERSION_CHECK_API_BASE_URL", &old.base_url),
+        ("VERSION_CHECK_RAW_BASE_URL", &old.base_url),
+    ])
+    .await;
+    assert_eq!(get_json(&app, "/api/version/latest").await["latest_version"], "1.0.0");
+    let cookie = app.unlock().await;
+    let saved = crate::settings_api::api(
+        &app,
+        &cookie,
+        reqwest::Method::PUT,
+        "/api/settings/overall-config",
+        Some(json!({"updates": [{"name": "VERSION_CHECK_API_BASE_URL", "value": new.base_url}]})),
+    )
+    .await;
+    assert_eq!(saved.status(), 200);
+    assert_eq!(get_json(&app, "/api/version/latest").await["latest_version"], "7.0.0");
+    assert_eq!((old.release_calls(), new.release_calls()), (1, 1));
+}
