@@ -134,7 +134,6 @@ async fn main() {
         images_dir: images.clone(),
         thumbnails_dir: images.join("thumbs"),
         max_side: 512,
-        max_pixels: 100_000_000,
         concurrency: 1,
     };
     std::fs::create_dir_all(&settings.thumbnails_dir).unwrap();
@@ -152,7 +151,7 @@ async fn main() {
     let settings = Arc::new(settings);
     let started = Instant::now();
     for i in 0..count {
-        panel_actors::thumbnailer::render(&settings, &format!("t{i}.png"), None).unwrap();
+        panel_actors::thumbnailer::render(&settings, &format!("t{i}.png"), None, 100_000_000).unwrap();
     }
     let seconds = started.elapsed().as_secs_f64();
     let size = std::fs::metadata(settings.thumbnails_dir.join(panel_actors::media::thumbs::thumbnail_name("t0.png")))

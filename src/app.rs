@@ -72,7 +72,8 @@ impl Application {
 
         let transport = Transport::new(settings.env().get("SSL_CERT_FILE"))?
             .with_s3_ca_bundle(settings.env().get("AWS_CA_BUNDLE"))?
-            .with_connection_limits(config.connection_limit, config.connection_limit_per_host);
+            .with_connection_limits(config.connection_limit, config.connection_limit_per_host)
+            .with_memory_budget(config.upstream_memory_budget_bytes);
         let http = transport.plain_client()?;
         let staging_dir = config.data_dir.join("edit-sources");
         store::private_dir(&staging_dir)?;
@@ -80,7 +81,6 @@ impl Application {
             images_dir: config.images_dir.clone(),
             thumbnails_dir: config.thumbnails_dir.clone(),
             max_side: config.thumbnail_max_side,
-            max_pixels: config.max_image_pixels,
             concurrency: config.thumbnail_concurrency,
         };
         let upkeep = UpkeepSettings {
@@ -130,7 +130,6 @@ impl Application {
             metrics,
             import_uploads: Arc::default(),
         });
-        state.apply_running_settings();
         Ok(Application { address, acceptor, state })
     }
 
@@ -173,7 +172,8 @@ fn live_values(config: &Config) -> LiveValues {
 
 impl AppState {
     /// Hands the current values of the hot-reloadable settings that running parts hold (the engine's
-    /// actors, the upstream memory budget) to them; called at start and after every reload.
+    /// actors, the upstream memory budget) to them; called after every reload (start builds them
+    /// with these values).
     pub fn apply_running_settings(&self) {
         let config = self.settings.current();
         self.transport.set_memory_budget(config.upstream_memory_budget_bytes);

@@ -48,14 +48,13 @@ impl VersionCheck {
         }
         let mut cache = self.cache.lock().await;
         // Per repo and per source, so a changed lookup URL or branch is asked at once.
-        let key = [
-            &config.github_repo,
-            &config.version_check_api_base,
-            &config.version_check_raw_base,
-            &config.version_check_branch,
-        ]
-        .map(|part| part.to_string())
-        .join("\n");
+        let key = format!(
+            "{}\n{}\n{}\n{}",
+            config.github_repo,
+            config.version_check_api_base,
+            config.version_check_raw_base,
+            config.version_check_branch
+        );
         let fresh = cache.get(&key).filter(|hit| hit.at.elapsed() < config.version_check_cache);
         let (latest, checked_at) = match fresh {
             Some(hit) => (hit.latest.clone(), hit.checked_at.clone()),

@@ -572,7 +572,6 @@ mod tests {
             images_dir: dir.path().join("images"),
             thumbnails_dir: dir.path().join("images/thumbs"),
             max_side: 512,
-            max_pixels: 100_000_000,
             concurrency: 1,
         };
         let upkeep = UpkeepSettings {

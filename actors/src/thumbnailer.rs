@@ -29,8 +29,6 @@ pub struct ThumbnailSettings {
     pub images_dir: PathBuf,
     pub thumbnails_dir: PathBuf,
     pub max_side: u32,
-    /// `MAX_IMAGE_PIXELS` for this render; the thumbnailer takes the live value for each one.
-    pub max_pixels: u64,
     pub concurrency: usize,
 }
 
@@ -137,12 +135,12 @@ impl ThumbnailerState {
             if self.running.len() >= self.settings.concurrency.max(1) || !self.running.insert(filename.clone()) {
                 continue;
             }
-            let mut settings = self.settings.clone();
-            settings.max_pixels = self.live.max_image_pixels();
+            let settings = self.settings.clone();
+            let max_pixels = self.live.max_image_pixels();
             let preview = self.take_preview(&filename);
             let me = myself.clone();
             tokio::task::spawn_blocking(move || {
-                let result = render(&settings, &filename, preview.as_deref());
+                let result = render(&settings, &filename, preview.as_deref(), max_pixels);
                 let _ = me.cast(ThumbnailerMsg::Done { filename, result });
             });
         }
@@ -192,16 +190,21 @@ impl ThumbnailerState {
     }
 }
 
-/// Shrinks the image (decoded from its file under the pixel limit unless its preview came along),
+/// Shrinks the image (decoded from its file under `max_pixels` unless its preview came along),
 /// encodes lossy WebP and renames it into place.
-pub fn render(settings: &ThumbnailSettings, filename: &str, preview: Option<&Preview>) -> Result<String, String> {
+pub fn render(
+    settings: &ThumbnailSettings,
+    filename: &str,
+    preview: Option<&Preview>,
+    max_pixels: u64,
+) -> Result<String, String> {
     let decoded;
     let small = match preview {
         Some(preview) => &preview.image,
         None => {
             let source = settings.images_dir.join(filename);
             let bytes = std::fs::read(&source).map_err(|e| format!("cannot read the image: {}", e.kind()))?;
-            let (_, image) = crate::media::validate::decode(&bytes, settings.max_pixels).map_err(|e| e.to_string())?;
+            let (_, image) = crate::media::validate::decode(&bytes, max_pixels).map_err(|e| e.to_string())?;
             decoded = fit_within(image, settings.max_side);
             &decoded
         }

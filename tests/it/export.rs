@@ -336,14 +336,7 @@ async fn exports_name_the_version_set_at_run_time() {
     let app = spawn_app_with(&[("APP_VERSION", "v1.0.0")]).await;
     let cookie = app.unlock().await;
     seed(&app, "one.png", b"image bytes", "2026-11-01T08:00:00.000000Z").await;
-    let saved = api(
-        &app,
-        &cookie,
-        Method::PUT,
-        "/api/settings/overall-config",
-        Some(json!({"updates": [{"name": "APP_VERSION", "value": "v9.8.7"}]})),
-    )
-    .await;
+    let saved = crate::overall_config::put(&app, &cookie, json!([{"name": "APP_VERSION", "value": "v9.8.7"}])).await;
     assert_eq!(saved.status(), 200);
     let archive = app.get_with_cookie("/api/download-all", &cookie).await.bytes().await.unwrap();
     let metadata: Vec<(String, Vec<u8>)> =

@@ -120,6 +120,18 @@ async fn seed(app: &TestApp, filename: &str, bytes: &[u8], created: &str, favori
     gallery::insert(&app.state.db, row).await.unwrap()
 }
 
+/// Whether `filename`'s thumbnail is served within about 6 s.
+async fn thumbnail_made(app: &TestApp, cookie: &str, filename: &str) -> bool {
+    let thumbnail = format!("/api/thumb/{filename}");
+    for _ in 0..300 {
+        if app.get_with_cookie(&thumbnail, cookie).await.status() == 200 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 async fn export_archive(app: &TestApp, cookie: &str) -> Vec<u8> {
     let response = app.get_with_cookie("/api/download-all", cookie).await;
     assert_eq!(response.status(), 200);
@@ -162,16 +174,7 @@ async fn a_round_trip_keeps_ids_prompts_bytes_order_and_times_and_a_second_impor
         assert_eq!(sha(&image.bytes().await.unwrap()), row.sha256.clone().unwrap(), "bytes kept");
     }
     // Thumbnails were queued for the imported rows.
-    let thumbnail = format!("/api/thumb/{}", seeded[0].filename);
-    let mut made = false;
-    for _ in 0..300 {
-        if app.get_with_cookie(&thumbnail, &cookie).await.status() == 200 {
-            made = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(made, "imported rows get thumbnails");
+    assert!(thumbnail_made(&app, &cookie, &seeded[0].filename).await, "imported rows get thumbnails");
 
     let again: Value = upload(&app, &cookie, "", archive).await.json().await.unwrap();
     assert_eq!((again["imported"].as_i64(), again["duplicates"].as_i64()), (Some(0), Some(5)), "{again}");
@@ -553,28 +556,14 @@ async fn two_thousand_images_round_trip_with_the_documented_limits_raised() {
 async fn a_raised_pixel_limit_applies_to_imports_and_their_thumbnails() {
     let app = spawn_app_with(&[("MAX_IMAGE_PIXELS", "100")]).await;
     let cookie = app.unlock().await;
-    let saved = api(
-        &app,
-        &cookie,
-        Method::PUT,
-        "/api/settings/overall-config",
-        Some(serde_json::json!({"updates": [{"name": "MAX_IMAGE_PIXELS", "value": 10000}]})),
-    )
-    .await;
+    let saved =
+        crate::overall_config::put(&app, &cookie, serde_json::json!([{"name": "MAX_IMAGE_PIXELS", "value": 10000}]))
+            .await;
     assert_eq!(saved.status(), 200);
     let metadata = ndjson(&[serde_json::json!({"filename": "wide.png"})]);
     let archive = stored_zip(&[("images/wide.png", &png(7, 32)), ("metadata.ndjson", &metadata)]);
     let imported: Value = upload(&app, &cookie, "", archive).await.json().await.unwrap();
     assert_eq!(imported["imported"], 1, "32×32 is within the new limit: {imported}");
     let filename = gallery_items(&app, &cookie).await[0]["filename"].as_str().unwrap().to_string();
-    let thumbnail = format!("/api/thumb/{filename}");
-    let mut made = false;
-    for _ in 0..300 {
-        if app.get_with_cookie(&thumbnail, &cookie).await.status() == 200 {
-            made = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(made, "the thumbnail is decoded under the new limit");
+    assert!(thumbnail_made(&app, &cookie, &filename).await, "the thumbnail is decoded under the new limit");
 }

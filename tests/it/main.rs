@@ -32,5 +32,6 @@ mod settings_api;
 mod snippets;
 mod socks5;
 mod storage;
+mod upstream_limits;
 mod version;
 mod webhooks;

@@ -4,7 +4,8 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::settings_api::api;
 
-async fn put(app: &TestApp, cookie: &str, updates: Value) -> reqwest::Response {
+/// Saves Overall Config `updates` (a JSON array) as the panel's settings drawer does.
+pub(crate) async fn put(app: &TestApp, cookie: &str, updates: Value) -> reqwest::Response {
     api(app, cookie, Method::PUT, "/api/settings/overall-config", Some(json!({"updates": updates}))).await
 }
 

@@ -115,12 +115,10 @@ async fn a_changed_lookup_source_is_asked_at_once() {
     .await;
     assert_eq!(get_json(&app, "/api/version/latest").await["latest_version"], "1.0.0");
     let cookie = app.unlock().await;
-    let saved = crate::settings_api::api(
+    let saved = crate::overall_config::put(
         &app,
         &cookie,
-        reqwest::Method::PUT,
-        "/api/settings/overall-config",
-        Some(json!({"updates": [{"name": "VERSION_CHECK_API_BASE_URL", "value": new.base_url}]})),
+        json!([{"name": "VERSION_CHECK_API_BASE_URL", "value": new.base_url}]),
     )
     .await;
     assert_eq!(saved.status(), 200);

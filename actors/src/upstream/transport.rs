@@ -86,7 +86,13 @@ impl Transport {
         self
     }
 
-    /// `UPSTREAM_MEMORY_BUDGET_MB`, in bytes; shared by every clone, so a change applies at once.
+    /// `UPSTREAM_MEMORY_BUDGET_MB` at start, in bytes.
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory = Arc::new(MemoryBudget::new(bytes));
+        self
+    }
+
+    /// A new `UPSTREAM_MEMORY_BUDGET_MB`; shared by every clone, so it applies at once.
     pub fn set_memory_budget(&self, bytes: u64) {
         self.memory.set_capacity(bytes);
     }
