@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod dispatcher;
+pub mod engine;
 pub mod exporter;
 pub mod gallery_feed;
 pub mod hex;
@@ -23,4 +24,5 @@ pub mod upkeep;
 pub mod upstream;
 pub mod webhook;
 
-pub use supervisor::{Engine, EngineDeps, EngineError};
+pub use engine::Engine;
+pub use supervisor::{EngineDeps, EngineError};
